@@ -126,3 +126,13 @@ def test_checkpoints_load_weights_only(tmp_path):
         load_torch_checkpoint(evil)
     with pytest.raises(ModelNotFoundError, match="does not exist"):
         load_torch_checkpoint(tmp_path / "missing.pt")
+
+
+def test_fingerprint_of_a_hub_snapshot_is_its_commit(tmp_path):
+    snapshot = tmp_path / "hub" / "models--microsoft--msclap" / "snapshots" / ("b" * 40)
+    snapshot.mkdir(parents=True)
+    (snapshot / "CLAP_weights_2023.pth").write_bytes(b"\x00")
+    assert model_fingerprint(snapshot) == f"models:microsoft/msclap@{'b' * 40}"
+    assert model_fingerprint(snapshot / "CLAP_weights_2023.pth") == (
+        f"models:microsoft/msclap@{'b' * 40}/CLAP_weights_2023.pth"
+    )

@@ -18,6 +18,7 @@ from ..exceptions import MissingDependencyError, ModelNotFoundError
 _MODELS: dict = {}
 _MODELS_LOCK = threading.RLock()
 _FINGERPRINTS: dict = {}
+_SNAPSHOT = re.compile(r"/(models|datasets|spaces)--([^/]+)/snapshots/([0-9a-f]{40})(?:/(.+))?$")
 
 _DTYPES = {"float32": "float32", "fp32": "float32", "float16": "float16", "fp16": "float16",
            "half": "float16", "bfloat16": "bfloat16", "bf16": "bfloat16"}
@@ -239,9 +240,15 @@ def model_fingerprint(path) -> str:
     Returns
     -------
     str
-        24 hexadecimal characters.
+        24 hexadecimal characters, or ``models:<repo>@<commit>[/<file>]`` for a
+        snapshot in the Hugging Face cache (whose commit already names its content).
     """
     path = os.path.abspath(os.fspath(path))
+    snapshot = _SNAPSHOT.search(path)
+    if snapshot is not None:  # a Hugging Face cache snapshot: the repo and commit say it all
+        repo = snapshot.group(2).replace("--", "/")
+        rest = f"/{snapshot.group(4)}" if snapshot.group(4) else ""
+        return f"{snapshot.group(1)}:{repo}@{snapshot.group(3)}{rest}"
     if os.path.isdir(path):
         files = []
         for root, dirs, names in os.walk(path):
