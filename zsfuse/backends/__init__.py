@@ -1,0 +1,82 @@
+"""CLAP-family backends: one adapter per model family, same small interface
+(:class:`~zsfuse.backends._base.ClapBackend`). Adding a family = one module here
+and one branch in :func:`load_clap_backend`."""
+
+from __future__ import annotations
+
+import os
+
+from ._base import ClapBackend
+from .hf_clap import HF_CLAP_MODELS
+from .ms_clap import MSCLAP_MODELS
+
+#: Model names the zero-shot transformer knows by name.
+KNOWN_CLAP_MODELS = MSCLAP_MODELS + HF_CLAP_MODELS
+
+__all__ = ["ClapBackend", "KNOWN_CLAP_MODELS", "clap_backend_kind", "load_clap_backend"]
+
+
+def clap_backend_kind(model) -> str:
+    """Which adapter serves ``model``: ``"msclap"`` or ``"hf-clap"``.
+
+    ``"msclap-2022"``, ``"msclap-2023"`` and checkpoint files (``.pth``, ``.pt``,
+    ``.ckpt``) are MS-CLAP; hub ids and folders are transformers ``ClapModel``s.
+
+    Raises
+    ------
+    ValueError
+        For a name that is neither, listing the known models.
+    """
+    if not isinstance(model, (str, os.PathLike)):
+        raise ValueError(f"model must be a string or path, got {type(model).__name__}.")
+    name = os.fspath(model)
+    if name in MSCLAP_MODELS or (os.path.isfile(name) and name.endswith((".pth", ".pt", ".ckpt"))):
+        return "msclap"
+    if name in HF_CLAP_MODELS or os.path.isdir(name):
+        return "hf-clap"
+    looks_like_hub_id = name.count("/") == 1 and not name.startswith((".", "/", "~"))
+    if looks_like_hub_id:
+        return "hf-clap"
+    raise ValueError(
+        f"unknown CLAP model {name!r}. Known models: {', '.join(KNOWN_CLAP_MODELS)}; or a hub id "
+        f"('org/name') or local folder of a transformers ClapModel; or an MS-CLAP checkpoint file "
+        f"(.pth) with version='2022' or '2023'."
+    )
+
+
+def load_clap_backend(model, *, version=None, revision=None, text_model=None, device="cpu",
+                      dtype=None, trust_remote_code=False) -> ClapBackend:
+    """Return the process-wide backend for ``model`` (loaded on first call).
+
+    Parameters
+    ----------
+    model : str or path-like
+        See :func:`clap_backend_kind`.
+    version : {"2022", "2023"}, optional
+        MS-CLAP version of a checkpoint file.
+    revision : str, optional
+        Hub revision (branch, tag or commit).
+    text_model : str, optional
+        MS-CLAP only: folder or hub id of the text tower (default: the one the
+        version's config names, ``gpt2`` or ``bert-base-uncased``).
+    device : str
+        A resolved device.
+    dtype : torch.dtype, optional
+        Compute dtype.
+    trust_remote_code : bool, default=False
+        transformers checkpoints only.
+
+    Returns
+    -------
+    ClapBackend
+    """
+    kind = clap_backend_kind(model)
+    if kind == "msclap":
+        from .ms_clap import load_msclap
+
+        return load_msclap(os.fspath(model), version, revision, text_model, device, dtype)
+    if version is not None or text_model is not None:
+        raise ValueError("version and text_model apply to MS-CLAP models only.")
+    from .hf_clap import load_hf_clap
+
+    return load_hf_clap(os.fspath(model), revision, device, dtype, trust_remote_code)

@@ -1,0 +1,77 @@
+"""The small interface every audio-language (CLAP-family) backend implements."""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+
+import numpy as np
+
+
+class ClapBackend:
+    """A dual-encoder audio-language model behind one small interface.
+
+    Adapters own nothing of the front end: they receive fixed-length windows at
+    their own rate (already resampled, repeated and padded by :mod:`zsfuse.audio`)
+    and exact prompt strings.
+
+    Attributes
+    ----------
+    name : str
+        Backend family, e.g. ``"hf-clap"`` or ``"msclap"``.
+    sampling_rate : int
+        Rate of the audio tower in Hz.
+    window_samples : int
+        Length of the audio tower's fixed window in samples.
+    native_pad_mode : str
+        How the model's own pre-processing fills a short clip (a
+        :data:`zsfuse.audio.PAD_MODES` value).
+    fingerprint : str
+        Identifies the weights (and tokenizer); keys the embedding store.
+    max_text_tokens : int
+        Longest token sequence the text tower takes; longer prompts are
+        truncated with a warning.
+    device : str
+        Where the model runs.
+    dtype : torch.dtype
+        Compute dtype (float16/bfloat16 through autocast; weights stay float32).
+    """
+
+    name = "clap"
+    sampling_rate: int
+    window_samples: int
+    native_pad_mode: str
+    fingerprint: str
+    max_text_tokens: int
+
+    def embed_audio(self, windows: np.ndarray) -> np.ndarray:  # pragma: no cover - interface
+        """Embed windows of shape (n, window_samples) -> (n, dim) float32."""
+        raise NotImplementedError
+
+    def embed_text(self, texts) -> np.ndarray:  # pragma: no cover - interface
+        """Embed prompt strings -> (n, dim) float32."""
+        raise NotImplementedError
+
+    def logit_scale(self) -> float:  # pragma: no cover - interface
+        """The learned temperature, exponentiated: logits = scale * cosine."""
+        raise NotImplementedError
+
+    # -- helpers for adapters ------------------------------------------------------------------------
+    def _autocast(self):
+        """Mixed precision on accelerators when a half dtype was asked for."""
+        import torch
+
+        if str(self.dtype) == "torch.float32":
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.split(":")[0], dtype=self.dtype)
+
+    @staticmethod
+    def _warn_truncated(texts, limit):
+        if texts:
+            shown = "; ".join(repr(t[:60] + ("..." if len(t) > 60 else "")) for t in texts[:3])
+            warnings.warn(
+                f"{len(texts)} prompt(s) exceed the text tower's {limit} tokens and were truncated: "
+                f"{shown}. Use shorter templates or fewer text_repeats.",
+                UserWarning,
+                stacklevel=4,
+            )

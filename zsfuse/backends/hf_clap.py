@@ -1,0 +1,99 @@
+"""LAION-CLAP and any transformers ``ClapModel`` checkpoint."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..models import get_model, load_pretrained, model_fingerprint, resolve_model_path
+from ._base import ClapBackend
+
+#: Known hub checkpoints (any other ClapModel id or folder works too).
+HF_CLAP_MODELS = (
+    "laion/clap-htsat-unfused",
+    "laion/clap-htsat-fused",
+    "laion/larger_clap_general",
+    "laion/larger_clap_music_and_speech",
+    "laion/larger_clap_music",
+)
+
+# ClapFeatureExtractor's `padding` values -> zsfuse pad modes
+_PAD_MODES = {"repeatpad": "repeatpad", "repeat": "repeat", "pad": "zero"}
+
+
+class HFClapBackend(ClapBackend):
+    """A transformers ``ClapModel`` with its feature extractor and tokenizer.
+
+    The waveform is windowed by zsfuse before the feature extractor sees it, so
+    the extractor never crops at random, and ``is_longer`` is set by zsfuse (all
+    windows fit the window: False), never drawn at random as the extractor does
+    for fused checkpoints.
+    """
+
+    name = "hf-clap"
+
+    def __init__(self, model, revision=None, device="cpu", dtype=None, trust_remote_code=False):
+        import torch
+        from transformers import AutoFeatureExtractor, AutoTokenizer, ClapModel
+
+        self.device = device
+        self.dtype = dtype if dtype is not None else torch.float32
+        path = resolve_model_path(model, revision, what="CLAP model")
+        self.path = path
+        self.model = load_pretrained(ClapModel, path, trust_remote_code=trust_remote_code,
+                                     what="CLAP model").to(device).eval()
+        self.feature_extractor = load_pretrained(AutoFeatureExtractor, path, what="CLAP feature extractor")
+        self.tokenizer = load_pretrained(AutoTokenizer, path, what="CLAP tokenizer")
+        fe = self.feature_extractor
+        self.sampling_rate = int(fe.sampling_rate)
+        self.window_samples = int(fe.nb_max_samples)
+        self.native_pad_mode = _PAD_MODES.get(getattr(fe, "padding", "repeatpad"), "repeatpad")
+        text_config = self.model.config.text_config
+        limits = [int(text_config.max_position_embeddings) - 2]  # RoBERTa offsets positions by 2
+        if getattr(self.tokenizer, "model_max_length", None) and self.tokenizer.model_max_length < 10**6:
+            limits.append(int(self.tokenizer.model_max_length))
+        self.max_text_tokens = min(limits)
+        self.fingerprint = f"hf-clap:{model_fingerprint(path)}"
+
+    def embed_audio(self, windows):
+        import torch
+
+        windows = np.asarray(windows, dtype=np.float32)
+        if windows.ndim != 2 or windows.shape[1] != self.window_samples:
+            raise ValueError(f"expected windows of shape (n, {self.window_samples}), got {windows.shape}")
+        features = self.feature_extractor(
+            list(windows), sampling_rate=self.sampling_rate, return_tensors="pt"
+        )
+        input_features = features["input_features"].to(self.device)
+        is_longer = torch.zeros((len(windows), 1), dtype=torch.bool, device=self.device)
+        with torch.inference_mode(), self._autocast():
+            out = self.model.get_audio_features(input_features=input_features, is_longer=is_longer)
+        out = out if isinstance(out, torch.Tensor) else out.pooler_output  # transformers 4 / 5
+        return out.float().cpu().numpy()
+
+    def embed_text(self, texts):
+        import torch
+
+        texts = list(texts)
+        lengths = [len(ids) for ids in self.tokenizer(texts, add_special_tokens=True)["input_ids"]]
+        self._warn_truncated([t for t, n in zip(texts, lengths) if n > self.max_text_tokens],
+                             self.max_text_tokens)
+        tokens = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_text_tokens,
+                                return_tensors="pt")
+        with torch.inference_mode(), self._autocast():
+            out = self.model.get_text_features(
+                input_ids=tokens["input_ids"].to(self.device),
+                attention_mask=tokens["attention_mask"].to(self.device),
+            )
+        out = out if isinstance(out, torch.Tensor) else out.pooler_output
+        return out.float().cpu().numpy()
+
+    def logit_scale(self):
+        # the zero-shot-audio-classification pipeline scores with logits_per_audio,
+        # i.e. the audio-side temperature
+        return float(self.model.logit_scale_a.detach().exp().cpu())
+
+
+def load_hf_clap(model, revision=None, device="cpu", dtype=None, trust_remote_code=False):
+    """Return the process-wide :class:`HFClapBackend` for a model (loaded once)."""
+    key = ("hf-clap", model, revision, device, dtype)
+    return get_model(key, lambda: HFClapBackend(model, revision, device, dtype, trust_remote_code))

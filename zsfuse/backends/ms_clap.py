@@ -1,0 +1,230 @@
+"""MS-CLAP 2022 and 2023 through msclap's own model classes.
+
+zsfuse uses msclap's ``CLAP`` module (audio tower, text tower, projections,
+temperature) and replaces the two parts of ``CLAPWrapper`` that are unsafe:
+its audio reader (random crop, stereo channels concatenated, torchaudio file
+decoding) and its text path (``encode_plus``, gone in transformers 5; no
+truncation of long prompts; GPT-2 pooled at the first "!" because "!" is its
+padding token). Here the text is tokenised to the config's ``text_len`` with
+the end-of-text token kept last, and GPT-2 is pooled at the last real token
+found from the attention mask.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+
+from ..exceptions import ModelNotFoundError
+from ..models import (
+    get_model,
+    load_torch_checkpoint,
+    model_fingerprint,
+    require_extra,
+    resolve_model_path,
+)
+from ..models._loading import _not_found, _offline
+from ._base import ClapBackend
+
+MSCLAP_REPO = "microsoft/msclap"
+MSCLAP_FILES = {"2022": "CLAP_weights_2022.pth", "2023": "CLAP_weights_2023.pth"}
+MSCLAP_MODELS = tuple(f"msclap-{v}" for v in MSCLAP_FILES)
+
+
+def import_msclap_clap():
+    """Import ``msclap.models.clap.CLAP`` without msclap's process-wide side effects.
+
+    Importing msclap silences every Python warning and sets transformers' logging
+    to errors only; both are restored here.
+    """
+    import transformers
+
+    verbosity = transformers.logging.get_verbosity()
+    with warnings.catch_warnings():
+        require_extra("msclap", "msclap", "MS-CLAP models")
+        from msclap.models.clap import CLAP
+    transformers.logging.set_verbosity(verbosity)
+    return CLAP
+
+
+def msclap_config(version):
+    """The packaged yaml configuration of an msclap version, as a dict."""
+    import importlib.resources
+
+    import yaml
+
+    require_extra("msclap", "msclap", "MS-CLAP models")
+    text = (importlib.resources.files("msclap") / "configs" / f"config_{version}.yml").read_text()
+    return yaml.safe_load(text)
+
+
+def resolve_msclap_checkpoint(model, version=None, revision=None):
+    """Return ``(checkpoint path, version)`` for ``"msclap-2023"``, ``"msclap-2022"`` or a file.
+
+    Parameters
+    ----------
+    model : str
+        ``"msclap-2022"``, ``"msclap-2023"`` (fetched from the hub repo
+        ``microsoft/msclap`` through the Hugging Face cache) or the path of a
+        checkpoint file.
+    version : {"2022", "2023"}, optional
+        Required for a checkpoint path unless its file name contains the year.
+    revision : str, optional
+        Revision of the hub repo.
+    """
+    model = os.fspath(model)
+    if model in MSCLAP_MODELS:
+        name_version = model.split("-", 1)[1]
+        if version is not None and str(version) != name_version:
+            raise ValueError(f"model={model!r} contradicts version={version!r}.")
+        from huggingface_hub import hf_hub_download
+
+        filename = MSCLAP_FILES[name_version]
+        try:
+            path = hf_hub_download(MSCLAP_REPO, filename, revision=revision, local_files_only=_offline())
+        except Exception as exc:
+            raise _not_found(MSCLAP_REPO, revision, f"MS-CLAP {name_version} checkpoint ({filename}) of",
+                             f"{type(exc).__name__}: {exc}") from exc
+        return path, name_version
+    if not os.path.isfile(model):
+        raise ModelNotFoundError(f"MS-CLAP checkpoint {model!r} does not exist.")
+    if version is None:
+        years = [v for v in MSCLAP_FILES if v in os.path.basename(model)]
+        if len(years) != 1:
+            raise ValueError(
+                f"cannot tell the MS-CLAP version of checkpoint {model!r}; pass version='2022' or '2023'."
+            )
+        version = years[0]
+    version = str(version)
+    if version not in MSCLAP_FILES:
+        raise ValueError(f"version must be one of {tuple(MSCLAP_FILES)}, got {version!r}.")
+    return os.path.abspath(model), version
+
+
+class MSClapBackend(ClapBackend):
+    """MS-CLAP (msclap's ``CLAP`` module) with zsfuse's front end and tokenisation."""
+
+    name = "msclap"
+    native_pad_mode = "repeat"  # msclap loops a short clip to fill its window
+
+    def __init__(self, model="msclap-2023", version=None, revision=None, text_model=None,
+                 device="cpu", dtype=None):
+        import torch
+        from transformers import AutoConfig, AutoTokenizer
+
+        CLAP = import_msclap_clap()
+        self.device = device
+        self.dtype = dtype if dtype is not None else torch.float32
+        checkpoint, version = resolve_msclap_checkpoint(model, version, revision)
+        self.version = version
+        cfg = msclap_config(version)
+        text_path = resolve_model_path(text_model or cfg["text_model"], what="MS-CLAP text tower")
+        text_config = AutoConfig.from_pretrained(text_path)
+        family = text_config.model_type
+        if family not in ("gpt2", "bert"):
+            raise ValueError(f"MS-CLAP text tower {text_path!r} is a {family!r} model; expected gpt2 or bert.")
+        if "clip" in text_path:
+            raise ValueError(
+                f"msclap treats any text tower whose path contains 'clip' as a CLIP model; move "
+                f"{text_path!r} to a folder whose path does not contain 'clip'."
+            )
+        self.family = family
+        embed_dim = text_config.n_embd if family == "gpt2" else text_config.hidden_size
+        clap = CLAP(
+            audioenc_name=cfg["audioenc_name"], sample_rate=cfg["sampling_rate"],
+            window_size=cfg["window_size"], hop_size=cfg["hop_size"], mel_bins=cfg["mel_bins"],
+            fmin=cfg["fmin"], fmax=cfg["fmax"], classes_num=cfg["num_classes"],
+            out_emb=cfg["out_emb"], text_model=text_path, transformer_embed_dim=embed_dim,
+            d_proj=cfg["d_proj"],
+        )
+        state = load_torch_checkpoint(checkpoint, what="MS-CLAP checkpoint")
+        state = state.get("model", state) if isinstance(state, dict) else state
+        result = clap.load_state_dict(state, strict=False)
+        missing = [k for k in result.missing_keys if not k.endswith("position_ids")]
+        if missing:
+            raise ValueError(
+                f"MS-CLAP checkpoint {checkpoint!r} does not fit the {version} architecture with text "
+                f"tower {text_path!r}: {len(missing)} weights missing (e.g. {missing[:3]})."
+            )
+        self.model = clap.to(device).eval()
+        self.tokenizer = AutoTokenizer.from_pretrained(text_path)
+        if family == "gpt2":
+            self.tokenizer.add_special_tokens({"pad_token": "!"})  # as msclap; pooling ignores it
+        self.max_text_tokens = int(cfg["text_len"])
+        self.sampling_rate = int(cfg["sampling_rate"])
+        self.window_samples = int(cfg["duration"]) * self.sampling_rate
+        self.fingerprint = (
+            f"msclap-{version}:{model_fingerprint(checkpoint)}:text={model_fingerprint(text_path)}"
+        )
+
+    # -- audio ---------------------------------------------------------------------------------------------
+    def embed_audio(self, windows):
+        import torch
+
+        windows = np.asarray(windows, dtype=np.float32)
+        if windows.ndim != 2 or windows.shape[1] != self.window_samples:
+            raise ValueError(f"expected windows of shape (n, {self.window_samples}), got {windows.shape}")
+        x = torch.from_numpy(np.ascontiguousarray(windows)).to(self.device)
+        with torch.inference_mode(), self._autocast():
+            out = self.model.audio_encoder(x)[0]
+        return out.float().cpu().numpy()
+
+    # -- text ------------------------------------------------------------------------------------------------
+    def _tokenize(self, texts):
+        """Token ids padded to ``text_len``, the end token kept last when truncating."""
+        import torch
+
+        tok = self.tokenizer
+        limit = self.max_text_tokens
+        rows, truncated = [], []
+        for text in texts:
+            if self.family == "gpt2":
+                body = tok(text, add_special_tokens=False)["input_ids"]
+                tail = tok(" <|endoftext|>", add_special_tokens=False)["input_ids"]
+                ids = body + tail
+                if len(ids) > limit:
+                    ids = body[: limit - len(tail)] + tail
+                    truncated.append(text)
+            else:
+                ids = tok(text, add_special_tokens=True)["input_ids"]
+                if len(ids) > limit:
+                    ids = ids[: limit - 1] + [tok.sep_token_id]
+                    truncated.append(text)
+            rows.append(ids)
+        self._warn_truncated(truncated, limit)
+        input_ids = torch.full((len(rows), limit), tok.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), limit), dtype=torch.long)
+        for i, ids in enumerate(rows):
+            input_ids[i, : len(ids)] = torch.tensor(ids)
+            mask[i, : len(ids)] = 1
+        tokens = {"input_ids": input_ids, "attention_mask": mask}
+        if self.family == "bert":
+            tokens["token_type_ids"] = torch.zeros_like(input_ids)
+        return tokens
+
+    def embed_text(self, texts):
+        import torch
+
+        tokens = {k: v.to(self.device) for k, v in self._tokenize(list(texts)).items()}
+        encoder = self.model.caption_encoder
+        with torch.inference_mode(), self._autocast():
+            hidden = encoder.base(**tokens)[0]
+            if self.family == "gpt2":
+                last = tokens["attention_mask"].sum(-1) - 1
+                pooled = hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
+            else:
+                pooled = hidden[:, 0]
+            out = encoder.projection(pooled)
+        return out.float().cpu().numpy()
+
+    def logit_scale(self):
+        return float(self.model.logit_scale.detach().exp().cpu())
+
+
+def load_msclap(model="msclap-2023", version=None, revision=None, text_model=None, device="cpu",
+                dtype=None):
+    """Return the process-wide :class:`MSClapBackend` for a checkpoint (loaded once)."""
+    key = ("msclap", model, version, revision, text_model, device, dtype)
+    return get_model(key, lambda: MSClapBackend(model, version, revision, text_model, device, dtype))

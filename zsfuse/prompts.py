@@ -1,0 +1,243 @@
+"""Prompt ensembles and text prompt amplification, and how their scores are pooled.
+
+A class's prompts are every template filled with every one of its words, each
+repeated ``text_repeats`` times. The three ensemble rules turn per-prompt text
+embeddings into per-class scores; all work on plain numpy arrays.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+
+import numpy as np
+
+__all__ = [
+    "ENSEMBLES",
+    "TEXT_REPEAT_UNITS",
+    "build_prompts",
+    "check_template",
+    "class_logits",
+    "normalize_rows",
+]
+
+ENSEMBLES = ("embedding", "logit", "proba")
+TEXT_REPEAT_UNITS = ("prompt", "label")
+
+
+def check_template(template) -> str:
+    """Check that a template has exactly one empty ``{}`` field and return it.
+
+    Parameters
+    ----------
+    template : str
+        E.g. ``"this person is feeling {}."``.
+
+    Returns
+    -------
+    str
+        The template.
+
+    Raises
+    ------
+    ValueError
+        If it is not a string, has no ``{}``, more than one field, or a named or
+        numbered field.
+    """
+    if not isinstance(template, str):
+        raise ValueError(f"a template must be a string with one '{{}}', got {template!r}.")
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    except ValueError as exc:
+        raise ValueError(f"template {template!r} is not a valid format string ({exc}).") from exc
+    if fields != [""]:
+        found = "no '{}'" if not fields else (
+            f"{len(fields)} fields ({', '.join(sorted({'{' + f + '}' for f in fields}))})")
+        raise ValueError(
+            f"template {template!r} must hold exactly one empty '{{}}' where the class word goes; "
+            f"it has {found}. Write literal braces as '{{{{' and '}}}}'."
+        )
+    return template
+
+
+def repeat_text(template: str, word: str, k: int, unit: str) -> str:
+    """Fill ``template`` with ``word``, repeating the query ``k`` times.
+
+    Parameters
+    ----------
+    template : str
+        A template with one ``{}``.
+    word : str
+        The class word.
+    k : int
+        Text repeats, at least 1.
+    unit : {"prompt", "label"}
+        ``"prompt"`` repeats the whole filled prompt (joined by a space);
+        ``"label"`` repeats the word inside the template (joined by a space).
+
+    Returns
+    -------
+    str
+        The exact string given to the text encoder.
+
+    Examples
+    --------
+    >>> repeat_text("a {} voice.", "sad", 2, "prompt")
+    'a sad voice. a sad voice.'
+    >>> repeat_text("a {} voice.", "sad", 2, "label")
+    'a sad sad voice.'
+    """
+    if unit == "prompt":
+        return " ".join([template.format(word)] * k)
+    if unit == "label":
+        return template.format(" ".join([word] * k))
+    raise ValueError(f"text_repeat_unit must be one of {TEXT_REPEAT_UNITS}, got {unit!r}.")
+
+
+def resolve_label_words(labels, label_words) -> dict:
+    """Return ``{class: tuple of words}`` for the classes, checking that both agree.
+
+    Parameters
+    ----------
+    labels : sequence
+        The classes.
+    label_words : mapping or None
+        Class -> word or sequence of words. Default: each class's own name.
+
+    Returns
+    -------
+    dict
+        Class -> non-empty tuple of words.
+    """
+    if label_words is None:
+        return {c: (str(c),) for c in labels}
+    if not isinstance(label_words, Mapping):
+        raise ValueError(
+            f"label_words must map each class to its words, e.g. {{'hap': ('happy', 'joyful')}}; "
+            f"got {type(label_words).__name__}."
+        )
+    keys, wanted = set(label_words), set(labels)
+    if keys != wanted:
+        parts = []
+        if wanted - keys:
+            parts.append(f"no words for {sorted(map(str, wanted - keys))}")
+        if keys - wanted:
+            parts.append(f"words for unknown classes {sorted(map(str, keys - wanted))}")
+        raise ValueError(f"labels and label_words disagree: {'; '.join(parts)}.")
+    out = {}
+    for c in labels:
+        words = label_words[c]
+        words = (words,) if isinstance(words, str) else tuple(words)
+        if not words or not all(isinstance(w, str) and w.strip() for w in words):
+            raise ValueError(f"label_words[{c!r}] must be a non-empty string or sequence of them.")
+        out[c] = words
+    return out
+
+
+def build_prompts(classes, label_words, templates, text_repeats=1, text_repeat_unit="prompt"):
+    """Return the prompt strings of each class.
+
+    Parameters
+    ----------
+    classes : sequence
+        The classes, in output order.
+    label_words : mapping
+        Class -> tuple of words (see :func:`resolve_label_words`).
+    templates : sequence of str
+        Templates, each with one ``{}``.
+    text_repeats : int, default=1
+        Text prompt amplification.
+    text_repeat_unit : {"prompt", "label"}, default="prompt"
+        What is repeated (see :func:`repeat_text`).
+
+    Returns
+    -------
+    list of list of str
+        ``prompts[c][p]``: prompt ``p`` of class ``c``, in template-major order
+        (all words of template 0, then template 1, ...).
+    """
+    return [
+        [repeat_text(t, w, text_repeats, text_repeat_unit) for t in templates for w in label_words[c]]
+        for c in classes
+    ]
+
+
+def normalize_rows(x: np.ndarray) -> np.ndarray:
+    """L2-normalise the last axis (rows of zeros stay zero)."""
+    x = np.asarray(x, dtype=np.float64)
+    norm = np.linalg.norm(x, axis=-1, keepdims=True)
+    return x / np.where(norm == 0, 1.0, norm)
+
+
+def _log_softmax(z):
+    z = z - z.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
+def prototypes(text_embeddings, ensemble):
+    """Reduce per-prompt text embeddings to what scoring needs.
+
+    Parameters
+    ----------
+    text_embeddings : list of ndarray
+        ``text_embeddings[c]``: array (n_prompts_c, dim) of class ``c``'s prompts.
+    ensemble : {"embedding", "logit", "proba"}
+        ``"embedding"``: one prototype per class, the re-normalised mean of the
+        normalised prompt embeddings (the CLIP recipe); otherwise every
+        normalised prompt embedding is kept.
+
+    Returns
+    -------
+    ndarray
+        (n_classes, dim) for ``"embedding"``, else (n_classes, n_prompts, dim) when
+        every class has the same number of prompts, else an object array.
+    """
+    if ensemble not in ENSEMBLES:
+        raise ValueError(f"ensemble must be one of {ENSEMBLES}, got {ensemble!r}.")
+    normed = [normalize_rows(e) for e in text_embeddings]
+    if ensemble == "embedding":
+        return normalize_rows(np.stack([e.mean(axis=0) for e in normed]))
+    if len({e.shape for e in normed}) == 1:
+        return np.stack(normed)
+    out = np.empty(len(normed), dtype=object)
+    out[:] = normed
+    return out
+
+
+def class_logits(audio_embeddings, protos, logit_scale, ensemble, n_templates=1):
+    """Per-class zero-shot logits of each clip.
+
+    Parameters
+    ----------
+    audio_embeddings : ndarray, shape (n_clips, dim)
+        Audio embeddings (normalised here).
+    protos : ndarray
+        What :func:`prototypes` returned.
+    logit_scale : float
+        The model's temperature, already exponentiated: logits = scale * cosine.
+    ensemble : {"embedding", "logit", "proba"}
+        ``"embedding"``: scale * cos(audio, prototype). ``"logit"``: the mean over
+        a class's prompts of scale * cos(audio, prompt). ``"proba"``: for each
+        template, a softmax over classes of that template's logits (each class's
+        words averaged), then the mean of those probabilities over templates;
+        returned as log-probabilities, which softmax back to that mean.
+    n_templates : int, default=1
+        Number of templates (``"proba"`` only; prompts are template-major).
+
+    Returns
+    -------
+    ndarray of float64, shape (n_clips, n_classes)
+    """
+    a = normalize_rows(audio_embeddings)
+    if ensemble == "embedding":
+        return logit_scale * a @ protos.T
+    per_class = [logit_scale * a @ np.asarray(p).T for p in protos]  # (n_clips, n_prompts_c)
+    if ensemble == "logit":
+        return np.stack([s.mean(axis=1) for s in per_class], axis=1)
+    # "proba": template-major prompts: reshape each class to (n_clips, n_templates, n_words)
+    by_template = np.stack(
+        [s.reshape(s.shape[0], n_templates, -1).mean(axis=2) for s in per_class], axis=2
+    )  # (n_clips, n_templates, n_classes)
+    log_p = np.stack([_log_softmax(by_template[:, t]) for t in range(n_templates)], axis=1)
+    m = log_p.max(axis=1, keepdims=True)
+    return (m + np.log(np.exp(log_p - m).mean(axis=1, keepdims=True)))[:, 0]

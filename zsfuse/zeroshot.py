@@ -1,0 +1,362 @@
+"""``CLAPZeroShotTransformer``: zero-shot emotion scores from CLAP-family models."""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from . import prompts as P
+from ._estimator import AudioTransformer
+from .audio import LONG_AUDIO_MODES, PAD_MODES, repeat, window
+from .extraction import encode_clips, encode_texts
+
+OUTPUTS = ("logit", "proba", "log_proba")
+LONG_AUDIO = ("center", "start", "mean")
+DEFAULT_TEMPLATES = ("this person is feeling {}.",)
+
+
+class CLAPZeroShotTransformer(AudioTransformer):
+    """Zero-shot per-class emotion scores from a CLAP-family audio-language model.
+
+    Each class gets text prompts (``templates`` x ``label_words``, amplified by
+    ``text_repeats``); each clip is resampled to the model's rate, tiled
+    ``audio_repeats`` times, fitted to the model's window, and embedded; the
+    score of a class is the model's temperature times the cosine similarity of
+    the clip to the class's prompts, pooled by ``ensemble``. Output: one column
+    per class in sorted label order, named ``zs_<label>``.
+
+    Nothing is learned from audio: ``fit`` embeds the prompts (and checks ``y``).
+    Every clip and prompt is encoded once per process (and once across
+    processes with ``cache_dir``), whatever the grid point or the fold.
+
+    Parameters
+    ----------
+    model : str, default="msclap-2023"
+        ``"msclap-2023"``, ``"msclap-2022"`` (needs ``zsfuse[msclap]``), an MS-CLAP
+        checkpoint file with ``version``, or a transformers ``ClapModel`` hub id or
+        folder (``"laion/clap-htsat-unfused"``, ``"laion/clap-htsat-fused"``,
+        ``"laion/larger_clap_general"``, ``"laion/larger_clap_music_and_speech"``).
+    labels : sequence, optional
+        The emotion classes. Default: the keys of ``label_words``, else the
+        classes of ``y`` in ``fit``.
+    label_words : mapping, optional
+        Class -> word or sequence of words put into the templates (e.g.
+        ``{"hap": ("happy", "joyful")}``). Default: each class's own name.
+    templates : sequence of str, default=("this person is feeling {}.",)
+        Prompt templates, each with one ``{}``.
+    ensemble : {"embedding", "logit", "proba"}, default="embedding"
+        How a class's prompts are pooled: the re-normalised mean of their
+        normalised text embeddings (the CLIP recipe); the mean of their logits;
+        or, per template, a softmax over classes, then the mean probability.
+    audio_repeats : int, default=1
+        Audio prompt amplification: the clip is tiled this many times before
+        windowing.
+    text_repeats : int, default=1
+        Text prompt amplification.
+    text_repeat_unit : {"prompt", "label"}, default="prompt"
+        Repeat the whole filled prompt (joined by a space) or the class word
+        inside the template.
+    pad_mode : {"model", "repeat", "repeatpad", "zero"}, default="model"
+        Filling of a clip shorter than the window: the model's own behaviour
+        (MS-CLAP: loop to fill, ``"repeat"``; LAION-CLAP: whole copies then
+        zeros, ``"repeatpad"``), or one of those, or zeros.
+    long_audio : {"center", "start", "mean"}, default="center"
+        A clip longer than the window: keep its middle or its start, or average
+        the (normalised) embeddings of consecutive windows.
+    output : {"logit", "proba", "log_proba"}, default="logit"
+        Scores, softmax probabilities or log-probabilities.
+    sampling_rate : int, optional
+        Rate of arrays in ``X``; default: the model's rate. Files carry their own.
+    device : str, default="auto"
+        ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``, ``"cuda:N"``.
+    dtype : str, default="auto"
+        ``"auto"`` (float16 autocast on CUDA, float32 on the CPU), ``"float32"``,
+        ``"float16"``, ``"bfloat16"``.
+    batch_size : int, default=16
+        Windows per forward pass; bounds memory whatever the clip lengths.
+    cache_dir : str, optional
+        Folder of the on-disk embedding store, shared across processes and runs.
+    progress : bool, default=False
+        Show a progress bar while clips are encoded.
+    revision : str, optional
+        Hub revision of the model.
+    version : {"2022", "2023"}, optional
+        MS-CLAP version of a checkpoint file.
+    text_model : str, optional
+        MS-CLAP only: folder or hub id of the text tower (default: the one the
+        version's config names).
+    trust_remote_code : bool, default=False
+        Let a transformers checkpoint run code it ships.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        The classes, sorted: the order of the output columns.
+    prompts_ : list of list of str
+        ``prompts_[c]``: the exact strings embedded for class ``c``.
+    prototypes_ : ndarray
+        Normalised text embeddings: (n_classes, dim) for ``ensemble="embedding"``,
+        else per prompt.
+    logit_scale_ : float
+        The model's temperature (exponentiated).
+    backend_fingerprint_ : str
+        Identifies the weights used in ``fit``.
+    sampling_rate_ : int
+        The model's rate.
+    window_samples_ : int
+        The model's window, in samples.
+    pad_mode_ : str
+        The resolved padding.
+
+    Examples
+    --------
+    >>> from zsfuse import CLAPZeroShotTransformer
+    >>> zs = CLAPZeroShotTransformer(model="laion/clap-htsat-unfused",
+    ...                              labels=("angry", "happy", "neutral", "sad"),
+    ...                              templates=("this person is feeling {}.",),
+    ...                              audio_repeats=2, output="proba")
+    >>> scores = zs.fit_transform(["a.wav", "b.wav"])  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        model="msclap-2023",
+        labels=None,
+        label_words=None,
+        templates=DEFAULT_TEMPLATES,
+        ensemble="embedding",
+        audio_repeats=1,
+        text_repeats=1,
+        text_repeat_unit="prompt",
+        pad_mode="model",
+        long_audio="center",
+        output="logit",
+        sampling_rate=None,
+        device="auto",
+        dtype="auto",
+        batch_size=16,
+        cache_dir=None,
+        progress=False,
+        revision=None,
+        version=None,
+        text_model=None,
+        trust_remote_code=False,
+    ):
+        self.model = model
+        self.labels = labels
+        self.label_words = label_words
+        self.templates = templates
+        self.ensemble = ensemble
+        self.audio_repeats = audio_repeats
+        self.text_repeats = text_repeats
+        self.text_repeat_unit = text_repeat_unit
+        self.pad_mode = pad_mode
+        self.long_audio = long_audio
+        self.output = output
+        self.sampling_rate = sampling_rate
+        self.device = device
+        self.dtype = dtype
+        self.batch_size = batch_size
+        self.cache_dir = cache_dir
+        self.progress = progress
+        self.revision = revision
+        self.version = version
+        self.text_model = text_model
+        self.trust_remote_code = trust_remote_code
+
+    # -- validation --------------------------------------------------------------------------------------------
+    def _check_params(self):
+        self._check_runtime_params()
+        for name, allowed in (("ensemble", P.ENSEMBLES), ("text_repeat_unit", P.TEXT_REPEAT_UNITS),
+                              ("pad_mode", ("model",) + PAD_MODES), ("long_audio", LONG_AUDIO),
+                              ("output", OUTPUTS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}.")
+        for name in ("audio_repeats", "text_repeats"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        templates = (self.templates,) if isinstance(self.templates, str) else tuple(self.templates)
+        if not templates:
+            raise ValueError("templates must hold at least one template.")
+        return [P.check_template(t) for t in templates]
+
+    def _resolve_classes(self, y):
+        if self.labels is not None:
+            labels = [self.labels] if isinstance(self.labels, str) else list(self.labels)
+        elif self.label_words is not None:
+            labels = list(self.label_words)
+        elif y is not None:
+            labels = list(np.unique(np.asarray(y)))
+        else:
+            raise ValueError(
+                "the classes are unknown: pass labels=(...), label_words={...}, or y to fit."
+            )
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"labels must be distinct, got {labels}.")
+        if len(labels) < 2:
+            raise ValueError(f"zero-shot classification needs at least 2 classes, got {labels}.")
+        try:
+            classes = np.array(sorted(labels))
+        except TypeError as exc:
+            raise ValueError(f"labels must be mutually sortable (all strings or all numbers): {labels}") from exc
+        if y is not None:
+            y = np.asarray(y)
+            unknown = sorted({str(v) for v in np.unique(y)} - {str(c) for c in classes})
+            if unknown:
+                raise ValueError(
+                    f"y holds labels that are not among the classes {list(map(str, classes))}: {unknown}. "
+                    "Add them to labels (with words) or remove those clips."
+                )
+        return classes
+
+    # -- the model -----------------------------------------------------------------------------------------------
+    def _backend(self):
+        from .backends import load_clap_backend
+        from .models import resolve_device, resolve_dtype
+
+        device = resolve_device(self.device)
+        return load_clap_backend(
+            self.model, version=self.version, revision=self.revision, text_model=self.text_model,
+            device=device, dtype=resolve_dtype(self.dtype, device),
+            trust_remote_code=self.trust_remote_code,
+        )
+
+    def _text_namespace(self, backend):
+        return f"clap-text|{backend.fingerprint}|tokens={backend.max_text_tokens}|{_runtime(backend)}"
+
+    def _audio_namespace(self, backend):
+        return (f"clap-audio|{backend.fingerprint}|rate={backend.sampling_rate}|window="
+                f"{backend.window_samples}|repeats={self.audio_repeats}|pad={self.pad_mode_}|"
+                f"long={self.long_audio}|{_runtime(backend)}")
+
+    # -- fit / transform ------------------------------------------------------------------------------------------
+    def fit(self, X=None, y=None):
+        """Embed the prompts of every class (nothing is learned from the audio).
+
+        Parameters
+        ----------
+        X : sequence of clips, optional
+            Not read: zero-shot scores need no training audio. Accepted for the
+            scikit-learn API.
+        y : array-like, optional
+            Labels; every one must be among the classes.
+
+        Returns
+        -------
+        self
+        """
+        templates = self._check_params()
+        classes = self._resolve_classes(y)
+        words = P.resolve_label_words(list(classes), self._label_words_for(classes))
+        backend = self._backend()
+        prompts = P.build_prompts(classes, words, templates, self.text_repeats, self.text_repeat_unit)
+        flat = [p for ps in prompts for p in ps]
+        vectors = encode_texts(flat, self._store(), self._text_namespace(backend), backend.embed_text,
+                               batch_size=max(self.batch_size, 32))
+        per_class, start = [], 0
+        for ps in prompts:
+            per_class.append(np.stack(vectors[start : start + len(ps)]))
+            start += len(ps)
+        self.classes_ = classes
+        self.prompts_ = prompts
+        self.n_templates_ = len(templates)
+        self.prototypes_ = P.prototypes(per_class, self.ensemble)
+        self.logit_scale_ = backend.logit_scale()
+        self.backend_fingerprint_ = backend.fingerprint
+        self.sampling_rate_ = backend.sampling_rate
+        self.window_samples_ = backend.window_samples
+        self.pad_mode_ = backend.native_pad_mode if self.pad_mode == "model" else self.pad_mode
+        return self
+
+    def _label_words_for(self, classes):
+        if self.label_words is None:
+            return None
+        # accept keys given as the same values in another type (e.g. numpy str vs str)
+        by_str = {str(k): v for k, v in self.label_words.items()}
+        if set(by_str) == {str(c) for c in classes} and len(by_str) == len(self.label_words):
+            return {c: by_str[str(c)] for c in classes}
+        return self.label_words
+
+    def embed_audio(self, X):
+        """Audio embeddings of the clips, as the store keeps them (not normalised).
+
+        Parameters
+        ----------
+        X : sequence of clips
+            Paths or waveforms (see :class:`zsfuse.audio.Clips`).
+
+        Returns
+        -------
+        ndarray of float32, shape (n_clips, dim)
+        """
+        check_is_fitted(self)
+        backend = self._backend()
+        if backend.fingerprint != self.backend_fingerprint_:
+            warnings.warn(
+                f"the model loaded now ({backend.fingerprint}) is not the one used in fit "
+                f"({self.backend_fingerprint_}); refit to embed the prompts with it.",
+                UserWarning, stacklevel=2,
+            )
+        clips = self._clips(X, backend.sampling_rate)
+        long_audio = "windows" if self.long_audio == "mean" else self.long_audio
+
+        def encode(batch):
+            stacks = [window(repeat(c.at_rate(backend.sampling_rate), self.audio_repeats),
+                             backend.window_samples, self.pad_mode_, long_audio) for c in batch]
+            flat = np.concatenate(stacks)
+            parts = [backend.embed_audio(flat[s : s + self.batch_size])
+                     for s in range(0, len(flat), self.batch_size)]
+            embedded = np.concatenate(parts)
+            out, start = [], 0
+            for stack in stacks:
+                rows = embedded[start : start + len(stack)]
+                start += len(stack)
+                out.append(rows[0] if len(rows) == 1 else P.normalize_rows(rows).mean(0).astype(np.float32))
+            return out
+
+        vectors = encode_clips(clips, self._store(), self._audio_namespace(backend), encode,
+                               batch_size=self.batch_size, progress=self.progress,
+                               desc="zero-shot audio")
+        return np.stack(vectors).astype(np.float32, copy=False)
+
+    def transform(self, X):
+        """Score every clip against every class.
+
+        Parameters
+        ----------
+        X : sequence of clips
+            Paths, waveforms at ``sampling_rate``, a pandas Series, a 2-D array
+            of equal-length clips (see :class:`zsfuse.audio.Clips`).
+
+        Returns
+        -------
+        ndarray of float64, shape (n_clips, n_classes)
+            Scores per class, columns in ``classes_`` order.
+        """
+        logits = P.class_logits(self.embed_audio(X), self.prototypes_, self.logit_scale_,
+                                self.ensemble, self.n_templates_)
+        if self.output == "logit":
+            return logits
+        log_p = logits - logits.max(axis=1, keepdims=True)
+        log_p = log_p - np.log(np.exp(log_p).sum(axis=1, keepdims=True))
+        return np.exp(log_p) if self.output == "proba" else log_p
+
+    def _feature_names(self):
+        return [f"zs_{c}" for c in self.classes_]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = True
+        return tags
+
+
+def _runtime(backend):
+    """Device type and compute dtype: results differ (slightly) between them."""
+    return f"{backend.device.split(':')[0]}|{str(backend.dtype).removeprefix('torch.')}"
+
+
+assert set(LONG_AUDIO) - {"mean"} <= set(LONG_AUDIO_MODES)
