@@ -99,3 +99,20 @@ def test_version_is_required_for_an_ambiguous_checkpoint(tiny_msclap, tmp_path):
     shutil.copy(tiny_msclap.checkpoint, odd)
     with pytest.raises(ValueError, match="pass version='2022' or '2023'"):
         CLAPZeroShotTransformer(model=str(odd), labels=LABELS, text_model=tiny_msclap.text_model).fit()
+
+
+def test_msclap_2022_equals_msclaps_own(tmp_path):
+    """CNN14 audio + BERT text (CLS pooling, token type ids), 5 s at 44.1 kHz."""
+    from zsfuse.testing import make_tiny_msclap
+
+    tiny = make_tiny_msclap(tmp_path / "ms2022", version="2022")
+    reference = msclap_reference_wrapper(tiny)
+    zs = CLAPZeroShotTransformer(model=tiny.checkpoint, version="2022", text_model=tiny.text_model,
+                                 labels=LABELS).fit()
+    assert zs.window_samples_ == 5 * RATE
+    clips = [speechlike(5.0, RATE, f0=f0, seed=i) for i, f0 in enumerate((120, 220))]
+    theirs = reference._get_audio_embeddings(torch.from_numpy(np.stack(clips))[:, None, :]).numpy()
+    np.testing.assert_allclose(zs.embed_audio(clips), theirs, atol=1e-5, rtol=0)
+    prompts = [p for ps in zs.prompts_ for p in ps]
+    np.testing.assert_allclose(zs._backend().embed_text(prompts),
+                               reference.get_text_embeddings(prompts).numpy(), atol=1e-5, rtol=0)

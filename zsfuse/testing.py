@@ -513,8 +513,13 @@ def _msclap_config(version):
     return yaml.safe_load(text)
 
 
-def make_tiny_msclap(path, seed=0):
-    """Build a tiny msclap "2023" model (HTSAT audio + tiny GPT-2 text) in ``path``.
+def make_tiny_msclap(path, seed=0, version="2023"):
+    """Build a tiny msclap model (full-size audio tower + tiny text tower) in ``path``.
+
+    ``version="2023"``: HTSAT audio + tiny GPT-2 text (described below).
+    ``version="2022"``: msclap's CNN14 audio tower (about 80 M parameters, 5 s
+    window) + a tiny BERT (hidden size 32, 2 layers, a small WordPiece
+    vocabulary written offline) in ``path/tiny-bert``.
 
     The model is msclap's own ``msclap.models.clap.CLAP`` built from msclap's
     ``config_2023.yml``, with two changes: the text tower is a tiny random
@@ -570,6 +575,8 @@ def make_tiny_msclap(path, seed=0):
     seed : int, default=0
         Seed of the random weights (GPT-2 and CLAP). The same seed gives
         identical weights.
+    version : {"2023", "2022"}, default="2023"
+        Which msclap architecture and config to follow.
 
     Returns
     -------
@@ -593,29 +600,44 @@ def make_tiny_msclap(path, seed=0):
     from msclap.models.clap import CLAP
     from transformers import GPT2Config, GPT2Model, GPT2TokenizerFast
 
+    if version not in ("2022", "2023"):
+        raise ValueError(f"version must be '2022' or '2023', got {version!r}")
     folder = _prepare_folder(path).resolve()
-    text_dir = folder / "tiny-gpt2"
+    text_dir = folder / ("tiny-gpt2" if version == "2023" else "tiny-bert")
     if "clip" in str(text_dir):
         raise ValueError(
             f"the msclap text-model path must not contain 'clip' (msclap would take its "
             f"CLIP code path): {str(text_dir)!r}")
-    version = "2023"
     cfg = _msclap_config(version)
-    vocab_size = _write_bpe_files(text_dir, "gpt2")
-    tokenizer = GPT2TokenizerFast.from_pretrained(str(text_dir), model_max_length=1024)
-    eos = tokenizer.convert_tokens_to_ids(_GPT2_EOS)
-    gpt_config = GPT2Config(
-        vocab_size=vocab_size,
-        n_positions=1024,
-        n_embd=TINY_MSCLAP_TEXT_DIM,
-        n_layer=2,
-        n_head=2,
-        bos_token_id=eos,
-        eos_token_id=eos,
-    )
+    if version == "2023":
+        vocab_size = _write_bpe_files(text_dir, "gpt2")
+        tokenizer = GPT2TokenizerFast.from_pretrained(str(text_dir), model_max_length=1024)
+        eos = tokenizer.convert_tokens_to_ids(_GPT2_EOS)
+        text_config = GPT2Config(
+            vocab_size=vocab_size,
+            n_positions=1024,
+            n_embd=TINY_MSCLAP_TEXT_DIM,
+            n_layer=2,
+            n_head=2,
+            bos_token_id=eos,
+            eos_token_id=eos,
+        )
+        text_cls = GPT2Model
+    else:
+        from transformers import BertConfig, BertModel, BertTokenizerFast
+
+        text_dir.mkdir(parents=True, exist_ok=True)
+        vocab = _wordpiece_vocab()
+        (text_dir / "vocab.txt").write_text("\n".join(vocab) + "\n")
+        tokenizer = BertTokenizerFast(str(text_dir / "vocab.txt"), do_lower_case=True,
+                                      model_max_length=512)
+        text_config = BertConfig(vocab_size=len(vocab), hidden_size=TINY_MSCLAP_TEXT_DIM,
+                                 num_hidden_layers=2, num_attention_heads=2, intermediate_size=37,
+                                 max_position_embeddings=512)
+        text_cls = BertModel
     with _seeded(seed):
-        gpt = GPT2Model(gpt_config).eval()
-    gpt.save_pretrained(str(text_dir))
+        text_model = text_cls(text_config).eval()
+    text_model.save_pretrained(str(text_dir))
     tokenizer.save_pretrained(str(text_dir))
     with _seeded(seed):
         clap = CLAP(
@@ -637,6 +659,14 @@ def make_tiny_msclap(path, seed=0):
     torch.save({"model": clap.state_dict()}, str(tmp))
     os.replace(tmp, checkpoint)
     return TinyMSCLAP(checkpoint=str(checkpoint), text_model=str(text_dir), version=version)
+
+
+def _wordpiece_vocab():
+    """A small lowercase WordPiece vocabulary covering any ASCII text (BERT's special tokens first)."""
+    words = sorted(set(re.findall(r"[a-z]+", _BPE_CORPUS.lower())))
+    chars = [chr(c) for c in range(33, 127) if not chr(c).isupper()]
+    return (["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + chars + ["##" + c for c in chars if c.isalnum()]
+            + [w for w in words if len(w) > 1])
 
 
 def msclap_reference_wrapper(tiny, use_cuda=False):
