@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import prompts as P
 from ._estimator import AudioTransformer
-from .audio import LONG_AUDIO_MODES, PAD_MODES, repeat, window
+from .audio import PAD_MODES, repeat, window
 from .extraction import encode_clips, encode_texts
 
 OUTPUTS = ("logit", "proba", "log_proba")
@@ -251,7 +251,7 @@ class CLAPZeroShotTransformer(AudioTransformer):
         """
         templates = self._check_params()
         classes = self._resolve_classes(y)
-        words = P.resolve_label_words(list(classes), self._label_words_for(classes))
+        words = P.resolve_label_words(list(classes), self.label_words)
         backend = self._backend()
         prompts = P.build_prompts(classes, words, templates, self.text_repeats, self.text_repeat_unit)
         flat = [p for ps in prompts for p in ps]
@@ -271,15 +271,6 @@ class CLAPZeroShotTransformer(AudioTransformer):
         self.window_samples_ = backend.window_samples
         self.pad_mode_ = backend.native_pad_mode if self.pad_mode == "model" else self.pad_mode
         return self
-
-    def _label_words_for(self, classes):
-        if self.label_words is None:
-            return None
-        # accept keys given as the same values in another type (e.g. numpy str vs str)
-        by_str = {str(k): v for k, v in self.label_words.items()}
-        if set(by_str) == {str(c) for c in classes} and len(by_str) == len(self.label_words):
-            return {c: by_str[str(c)] for c in classes}
-        return self.label_words
 
     def embed_audio(self, X):
         """Audio embeddings of the clips, as the store keeps them (not normalised).
@@ -358,5 +349,3 @@ def _runtime(backend):
     """Device type and compute dtype: results differ (slightly) between them."""
     return f"{backend.device.split(':')[0]}|{str(backend.dtype).removeprefix('torch.')}"
 
-
-assert set(LONG_AUDIO) - {"mean"} <= set(LONG_AUDIO_MODES)
