@@ -31,7 +31,7 @@ def test_lazy_public_names():
     import zsfuse
 
     for name in zsfuse.__all__:
-        assert getattr(zsfuse, name) is not None
+        assert getattr(zsfuse, name) is not None, name
     with pytest.raises(AttributeError):
         zsfuse.no_such_name  # noqa: B018
 

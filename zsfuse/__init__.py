@@ -13,6 +13,8 @@ from ._version import __version__
 
 # public name -> module that defines it; imported on first attribute access
 _LAZY = {
+    "CLAPZeroShotTransformer": "zsfuse.zeroshot",
+    "FMEmbeddingTransformer": "zsfuse.fm",
     "Clips": "zsfuse.audio",
     "EmbeddingStore": "zsfuse.store",
     "get_store": "zsfuse.store",
@@ -22,7 +24,10 @@ _LAZY = {
     "ModelNotFoundError": "zsfuse.exceptions",
     "ZsfuseError": "zsfuse.exceptions",
 }
-_SUBMODULES = {"audio", "exceptions", "extraction", "models", "store", "testing"}
+_SUBMODULES = {
+    "audio", "exceptions", "extraction", "fm", "models",
+    "prompts", "store", "testing", "zeroshot",
+}
 
 __all__ = ["__version__", *sorted(_LAZY)]
 
