@@ -15,6 +15,11 @@ from ._version import __version__
 _LAZY = {
     "CLAPZeroShotTransformer": "zsfuse.zeroshot",
     "FMEmbeddingTransformer": "zsfuse.fm",
+    "LateFusionClassifier": "zsfuse.fusion",
+    "make_zsfuse_pipeline": "zsfuse.pipeline",
+    "save": "zsfuse.persistence",
+    "load": "zsfuse.persistence",
+    "TRUSTED_TYPES": "zsfuse.persistence",
     "Clips": "zsfuse.audio",
     "EmbeddingStore": "zsfuse.store",
     "get_store": "zsfuse.store",
@@ -25,7 +30,7 @@ _LAZY = {
     "ZsfuseError": "zsfuse.exceptions",
 }
 _SUBMODULES = {
-    "audio", "exceptions", "extraction", "fm", "models",
+    "audio", "exceptions", "extraction", "fm", "fusion", "models", "persistence", "pipeline",
     "prompts", "store", "testing", "zeroshot",
 }
 

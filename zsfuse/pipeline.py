@@ -1,0 +1,127 @@
+"""``make_zsfuse_pipeline``: the ZS-Fuse pipeline of the design in one call."""
+
+from __future__ import annotations
+
+from ._estimator import RUNTIME_PARAMS
+
+__all__ = ["STEP_PREFIXES", "make_zsfuse_pipeline"]
+
+#: Short step names accepted as prefixes of ``step__param`` keywords, and the
+#: path of each step inside the pipeline.
+STEP_PREFIXES = {"zs": "features__zs", "fm": "features__fm", "clf": "clf", "features": "features"}
+
+
+def make_zsfuse_pipeline(clap="msclap-2023", fm="microsoft/wavlm-large", labels=None, **params):
+    """Build ``Pipeline([("features", FeatureUnion([("zs", ...), ("fm", ...)])), ("clf", ...)])``.
+
+    The returned pipeline is the one of the design card: zero-shot scores from
+    a CLAP-family model (:class:`~zsfuse.CLAPZeroShotTransformer`, step
+    ``features__zs``) next to a speech foundation model embedding
+    (:class:`~zsfuse.FMEmbeddingTransformer`, step ``features__fm``), fused by
+    :class:`~zsfuse.LateFusionClassifier` (step ``clf``). Its parameter
+    names are the ones a ``GridSearchCV`` grid uses, e.g.
+    ``"features__zs__audio_repeats"`` and ``"clf__zs_weight"``. Nothing is
+    loaded here: models load on first ``fit`` / ``transform``.
+
+    Parameters
+    ----------
+    clap : str or CLAPZeroShotTransformer, default="msclap-2023"
+        The zero-shot model (``model=`` of a new
+        :class:`~zsfuse.CLAPZeroShotTransformer`), or a transformer to use as
+        it is (not copied).
+    fm : str or FMEmbeddingTransformer, default="microsoft/wavlm-large"
+        The foundation model (``model=`` of a new
+        :class:`~zsfuse.FMEmbeddingTransformer`), or a transformer to use as
+        it is (not copied).
+    labels : sequence, optional
+        The emotion classes, given to the zero-shot transformer (``labels=``).
+        None: the zero-shot transformer takes the classes of ``y`` in ``fit``.
+    **params
+        Parameters of the steps, routed as follows:
+
+        * ``step__param``: the parameter of one step, with the step named by
+          its path (``features__zs__text_repeats``, ``clf__fusion``) or by
+          its short name: ``zs__...``, ``fm__...``, ``clf__...``.
+        * a plain name shared by both audio transformers -- the runtime
+          parameters ``sampling_rate``, ``device``, ``dtype``,
+          ``batch_size``, ``cache_dir``, ``progress`` -- goes to both (both
+          read the same ``X`` and should share one embedding store).
+        * any other plain name goes to the one step that has it
+          (``audio_repeats`` and ``templates`` to the zero-shot transformer,
+          ``layers`` and ``pooling`` to the FM one, ``fusion`` and
+          ``zs_weight`` to the classifier). A name that two steps have (such as
+          ``model`` or ``revision``) must be qualified; a ``ValueError`` lists
+          the choices.
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+        The unfitted pipeline.
+
+    Raises
+    ------
+    ValueError
+        For an unknown or ambiguous parameter name.
+
+    Examples
+    --------
+    >>> from zsfuse import make_zsfuse_pipeline
+    >>> pipe = make_zsfuse_pipeline(
+    ...     clap="msclap-2023", fm="microsoft/wavlm-large",
+    ...     labels=("angry", "happy", "neutral", "sad"),
+    ...     templates=("this person is feeling {}.", "a person speaking in a {} voice."),
+    ...     audio_repeats=2, layers="all", pooling="mean",
+    ...     fusion="concat", zs_weight=1.0, cache_dir="~/.cache/zsfuse")
+    >>> [name for name, _ in pipe.steps]
+    ['features', 'clf']
+    >>> pipe.get_params()["features__zs__audio_repeats"]
+    2
+    """
+    from sklearn.base import BaseEstimator
+    from sklearn.pipeline import FeatureUnion, Pipeline
+
+    from .fm import FMEmbeddingTransformer
+    from .fusion import LateFusionClassifier
+    from .zeroshot import CLAPZeroShotTransformer
+
+    zs = clap if isinstance(clap, BaseEstimator) else CLAPZeroShotTransformer(model=clap)
+    fm_step = fm if isinstance(fm, BaseEstimator) else FMEmbeddingTransformer(model=fm)
+    pipe = Pipeline([
+        ("features", FeatureUnion([("zs", zs), ("fm", fm_step)])),
+        ("clf", LateFusionClassifier()),
+    ])
+    routed = {} if labels is None else {"features__zs__labels": labels}
+    routed.update(_route(params, zs, fm_step, pipe.named_steps["clf"]))
+    pipe.set_params(**routed)
+    return pipe
+
+
+def _route(params, zs, fm, clf):
+    """Map the keywords of :func:`make_zsfuse_pipeline` to pipeline parameter names."""
+    steps = {"features__zs": set(zs.get_params(deep=False)), "features__fm": set(fm.get_params(deep=False)),
+             "clf": set(clf.get_params(deep=False))}
+    routed = {}
+    for name, value in params.items():
+        if "__" in name:
+            head, rest = name.split("__", 1)
+            if head not in STEP_PREFIXES:
+                raise ValueError(
+                    f"Unknown step {head!r} in {name!r}: use one of {sorted(STEP_PREFIXES)} as a prefix."
+                )
+            routed[f"{STEP_PREFIXES[head]}__{rest}"] = value
+            continue
+        owners = [step for step, names in steps.items() if name in names]
+        if name in RUNTIME_PARAMS:
+            owners = [step for step in owners if step != "clf"]
+        if not owners:
+            known = sorted(set().union(*steps.values()))
+            raise ValueError(
+                f"No step of the ZS-Fuse pipeline has a parameter {name!r}. Known: {known}; or qualify "
+                "it as zs__<param>, fm__<param> or clf__<param>."
+            )
+        if len(owners) > 1 and name not in RUNTIME_PARAMS:
+            choices = [f"{step}__{name}" for step in owners]
+            raise ValueError(f"{name!r} is a parameter of several steps: say which, e.g. {choices}.")
+        for step in owners:
+            routed[f"{step}__{name}"] = value
+    return routed
