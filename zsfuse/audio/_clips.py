@@ -94,7 +94,7 @@ class Clip:
 
 
 class _FileMemo:
-    """Digest and header of files already decoded, keyed by path, size and mtime.
+    """Digest and header of files already decoded, keyed by file identity, size and mtime.
 
     It lets a second pass over the same files find their cached embeddings
     without decoding them again. Bounded; shared by the whole process.
@@ -107,8 +107,10 @@ class _FileMemo:
 
     @staticmethod
     def _key(path):
+        # (device, inode) names the file whatever path reaches it, at the cost
+        # of one stat call (realpath would cost one per path component)
         st = os.stat(path)
-        return (os.path.realpath(path), st.st_size, st.st_mtime_ns)
+        return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
     def get(self, path):
         try:

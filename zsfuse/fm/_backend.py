@@ -26,6 +26,7 @@ rate, already normalised and chunked by the estimator.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import warnings
 from dataclasses import dataclass
@@ -108,7 +109,6 @@ def read_config(path, model, trust_remote_code=False):
         config = load_pretrained(AutoConfig, path, trust_remote_code=trust_remote_code, what="speech model")
     except (ValueError, KeyError) as exc:  # a model_type this transformers does not know
         import json
-        import os
 
         model_type = None
         try:
@@ -171,6 +171,31 @@ def read_spec(model, revision=None, trust_remote_code=False) -> SpeechModelSpec:
         If it cannot be found.
     """
     path = resolve_model_path(model, revision, what="speech model")
+    key = (str(path), bool(trust_remote_code), _config_stamp(path))
+    spec = _SPECS.get(key)
+    if spec is None:
+        spec = _SPECS[key] = _read_spec(path, model, trust_remote_code)
+    return spec
+
+
+#: read_spec's memo: every fit of every clone in a grid search reads the same
+#: configs; keyed by the folder and the size and mtime of its config files.
+_SPECS: dict = {}
+
+
+def _config_stamp(path):
+    stamp = []
+    for name in ("config.json", "preprocessor_config.json"):
+        try:
+            st = os.stat(os.path.join(path, name))
+        except OSError:
+            stamp.append(None)
+        else:
+            stamp.append((st.st_size, st.st_mtime_ns))
+    return tuple(stamp)
+
+
+def _read_spec(path, model, trust_remote_code):
     config = read_config(path, model, trust_remote_code)
     if config.model_type in WHISPER_MODEL_TYPES:
         fe = _feature_extractor(path, model, "whisper", config)
