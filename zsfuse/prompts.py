@@ -13,16 +13,66 @@ from collections.abc import Mapping
 import numpy as np
 
 __all__ = [
+    "EMOTION_WORDS",
     "ENSEMBLES",
     "TEXT_REPEAT_UNITS",
     "build_prompts",
     "check_template",
     "class_logits",
+    "emotion_words",
     "normalize_rows",
 ]
 
 ENSEMBLES = ("embedding", "logit", "proba")
 TEXT_REPEAT_UNITS = ("prompt", "label")
+
+#: The word a prompt uses for the class codes of the common SER corpora
+#: (IEMOCAP, EmoBox, CREMA-D, Emo-DB, MSP-Podcast): a prompt reads
+#: "this person is feeling angry.", not "... feeling ang.". Keys are lower case.
+EMOTION_WORDS = {
+    "ang": "angry", "anger": "angry", "angry": "angry", "a": "angry", "w": "angry",
+    "hap": "happy", "happiness": "happy", "happy": "happy", "joy": "happy", "h": "happy", "f": "happy",
+    "exc": "excited", "excited": "excited",
+    "neu": "neutral", "neutral": "neutral", "n": "neutral",
+    "sad": "sad", "sadness": "sad", "s": "sad", "t": "sad",
+    "fea": "fearful", "fear": "fearful", "fearful": "fearful", "fearfulness": "fearful",
+    "dis": "disgusted", "disgust": "disgusted", "disgusted": "disgusted", "d": "disgusted",
+    "sur": "surprised", "surprise": "surprised", "surprised": "surprised", "u": "surprised",
+    "ps": "surprised", "pleasant_surprise": "surprised", "pleasant_surprised": "surprised",
+    "cal": "calm", "calm": "calm",
+    "bor": "bored", "boredom": "bored", "bored": "bored", "l": "bored",
+    "con": "contemptuous", "contempt": "contemptuous", "c": "contemptuous",
+    "fru": "frustrated", "frustration": "frustrated", "frustrated": "frustrated",
+}
+
+
+def emotion_words(classes) -> dict:
+    """Return ``{class: (word,)}``: the prompt word of each class code.
+
+    Codes of :data:`EMOTION_WORDS` (matched case-insensitively) get their
+    adjective; any other class keeps its own name, with underscores read as
+    spaces.
+
+    Parameters
+    ----------
+    classes : sequence of str
+        The class labels, e.g. ``("ang", "hap", "neu", "sad")``.
+
+    Returns
+    -------
+    dict
+        Class -> one-word tuple, usable as ``label_words``.
+
+    Examples
+    --------
+    >>> emotion_words(["ang", "hap", "neutral", "pleasant_surprise"])
+    {'ang': ('angry',), 'hap': ('happy',), 'neutral': ('neutral',), 'pleasant_surprise': ('surprised',)}
+    """
+    out = {}
+    for c in classes:
+        key = str(c).strip().lower()
+        out[c] = (EMOTION_WORDS.get(key, key.replace("_", " ")),)
+    return out
 
 
 def check_template(template) -> str:

@@ -1,0 +1,33 @@
+"""Evaluation of zsfuse against its baselines on a speaker-independent protocol.
+
+:func:`evaluate` fits and scores three systems on every fold of a dataset
+(:mod:`zsfuse.datasets`): the FM baseline, zero-shot CLAP alone, and ZS-Fuse
+with an inner grid search on the training speakers. It reports UA (balanced
+accuracy, the headline), WA (accuracy) and macro-F1 per fold and mean +- std,
+and writes ``results.json``, ``results.csv``, ``report.md``,
+``predictions.csv`` and confusion-matrix PNGs. ``zsfuse evaluate`` is its
+command line.
+"""
+
+from ._environment import environment_info
+from ._metrics import METRIC_NAMES, METRICS, fold_metrics, summarize
+from ._report import build_summary, format_table, load_results, write_reports
+from ._runner import DEFAULT_GRID, SYSTEMS, EvaluationError, evaluate, fm_baseline, resolve_grid
+
+__all__ = [
+    "DEFAULT_GRID",
+    "METRICS",
+    "METRIC_NAMES",
+    "SYSTEMS",
+    "EvaluationError",
+    "build_summary",
+    "environment_info",
+    "evaluate",
+    "fm_baseline",
+    "fold_metrics",
+    "format_table",
+    "load_results",
+    "resolve_grid",
+    "summarize",
+    "write_reports",
+]

@@ -1,0 +1,467 @@
+"""The three-system comparison behind ``zsfuse evaluate``.
+
+For every fold of a speaker-independent protocol, three systems are fitted on
+the training speakers and scored on the test speakers:
+
+* ``fm_baseline`` -- the foundation-model embedding, normalised as the fusion
+  classifier normalises its FM block, and the same head: exactly
+  ``LateFusionClassifier(zs_weight=0)``, the supervised SOTA recipe;
+* ``zero_shot`` -- the CLAP zero-shot scores alone (argmax; nothing learned);
+* ``zs_fuse`` -- the ZS-Fuse pipeline, its amplification and fusion weight chosen
+  by an inner ``GridSearchCV`` over the training speakers only.
+
+Embeddings are extracted once, before any fold, for every audio setting of the
+grid (one pass per ``audio_repeats`` value plus one FM pass), into the
+embedding store: with a ``cache_dir`` a killed run resumes where it stopped,
+and a second run encodes nothing. The folds then read the store.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+
+import numpy as np
+
+from ..exceptions import ZsfuseError
+
+__all__ = ["DEFAULT_GRID", "SYSTEMS", "EvaluationError", "evaluate", "resolve_grid"]
+
+#: The systems compared, in display order.
+SYSTEMS = ("fm_baseline", "zero_shot", "zs_fuse")
+
+#: The inner grid of the design card: audio and text amplification and the
+#: fusion weight (``zs_weight=0`` keeps the FM baseline among the candidates).
+DEFAULT_GRID = {
+    "zs__audio_repeats": [1, 2, 3],
+    "zs__text_repeats": [1, 2, 3],
+    "clf__zs_weight": [0.0, 0.25, 0.5, 1.0],
+}
+
+_AUDIO_REPEATS = "features__zs__audio_repeats"
+
+
+class EvaluationError(ZsfuseError, ValueError):
+    """The evaluation cannot run as asked (a bad grid, a fold without a class, ...)."""
+
+
+def resolve_grid(grid, pipe):
+    """Return ``grid`` with every name spelled as the pipeline's parameter name.
+
+    Parameters
+    ----------
+    grid : dict
+        Name -> list of values. Names as in :func:`zsfuse.make_zsfuse_pipeline`:
+        ``zs__audio_repeats``, ``clf__zs_weight``, a full path such as
+        ``features__zs__text_repeats``, or a plain name one step owns
+        (``audio_repeats``, ``zs_weight``).
+    pipe : sklearn.pipeline.Pipeline
+        A pipeline from :func:`zsfuse.make_zsfuse_pipeline`.
+
+    Returns
+    -------
+    dict
+        Pipeline parameter name -> list of values.
+
+    Raises
+    ------
+    EvaluationError
+        For an unknown name, or a value that is not a non-empty list.
+    """
+    from ..pipeline import _route
+
+    if not isinstance(grid, dict) or not grid:
+        raise EvaluationError(f"the grid must be a non-empty mapping of parameter -> values, got {grid!r}.")
+    union = pipe.named_steps["features"]
+    zs, fm = dict(union.transformer_list)["zs"], dict(union.transformer_list)["fm"]
+    known = set(pipe.get_params(deep=True))
+    out = {}
+    for name, values in grid.items():
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__len__") or len(values) == 0:
+            raise EvaluationError(f"grid entry {name!r} must be a non-empty list of values, got {values!r}.")
+        try:
+            routed = _route({name: None}, zs, fm, pipe.named_steps["clf"])
+        except ValueError as exc:
+            raise EvaluationError(f"grid entry {name!r}: {exc}") from None
+        for full in routed:
+            if full not in known:
+                raise EvaluationError(
+                    f"grid entry {name!r} names {full!r}, which the pipeline does not have; "
+                    "e.g. zs__audio_repeats, zs__text_repeats, zs__templates, clf__zs_weight, clf__fusion."
+                )
+            out[full] = [_plain(v) for v in values]
+    return out
+
+
+def _plain(value):
+    """numpy scalars and lists as plain Python values (for JSON and for set_params)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, list):
+        return tuple(_plain(v) for v in value)  # a grid value that is a list, e.g. templates
+    return value
+
+
+def evaluate(dataset, *, clap="msclap-2023", fm="microsoft/wavlm-large", grid=None, params=None,
+             inner_folds=3, folds=None, device="auto", dtype="auto", batch_size=16, cache_dir=None,
+             n_jobs=1, progress=True, out=None, command=None):
+    """Fit and score the FM baseline, zero-shot and ZS-Fuse on every fold of a dataset.
+
+    Parameters
+    ----------
+    dataset : zsfuse.datasets.Dataset
+        Clips, labels, speakers and folds (from :func:`zsfuse.datasets.load_dataset`).
+    clap, fm : str
+        The CLAP model and the speech foundation model: hub ids, names
+        (``msclap-2023``) or local folders.
+    grid : dict, optional
+        The inner grid of ZS-Fuse (see :func:`resolve_grid`). Default
+        :data:`DEFAULT_GRID`.
+    params : dict, optional
+        Fixed pipeline parameters, as keywords of
+        :func:`zsfuse.make_zsfuse_pipeline` (e.g. ``{"templates": (...),
+        "layers": "all"}``). The zero-shot system uses them as they are; the
+        default prompt words of the classes come from
+        :func:`zsfuse.prompts.emotion_words`.
+    inner_folds : int, default=3
+        Folds of the inner search: ``GroupKFold`` over the training speakers
+        (fewer when there are fewer speakers; stratified folds, with a note in
+        the results, when the training part has one speaker).
+    folds : sequence of str or int, optional
+        Run only these folds (names or 1-based positions). Default: all.
+    device, dtype, batch_size : optional
+        How to run the models (see the transformers).
+    cache_dir : str, optional
+        On-disk embedding store: makes the extraction resumable and a second
+        run free. Needed with ``n_jobs > 1``.
+    n_jobs : int, default=1
+        joblib workers for the extraction (shards of clips) and the inner grid
+        search. Any joblib backend can take them (``joblib.parallel_config``).
+    progress : bool, default=True
+        Progress bars (extraction, folds) on stderr.
+    out : str or path-like, optional
+        Write ``results.json``, ``results.csv``, ``report.md``,
+        ``predictions.csv`` and confusion-matrix PNGs here.
+    command : str, optional
+        The command line, recorded for reproduction.
+
+    Returns
+    -------
+    dict
+        The results (schema in :mod:`zsfuse.evaluation._report`).
+
+    Raises
+    ------
+    EvaluationError
+        For a bad grid or parameter, or a fold whose training part lacks a class.
+    """
+    from ..pipeline import make_zsfuse_pipeline
+    from ..prompts import emotion_words
+    from ._environment import environment_info
+    from ._report import build_summary
+
+    started = time.perf_counter()
+    classes = tuple(dataset.classes)
+    params = dict(params or {})
+    if not any(k.split("__")[-1] == "label_words" for k in params):
+        params["zs__label_words"] = emotion_words(classes)
+    if n_jobs != 1 and cache_dir is None:
+        raise EvaluationError("n_jobs > 1 needs a cache_dir: the workers hand their embeddings over through it.")
+    try:
+        pipe = make_zsfuse_pipeline(clap=clap, fm=fm, labels=classes, device=device, dtype=dtype,
+                                    batch_size=batch_size, cache_dir=cache_dir, progress=False, **params)
+    except ValueError as exc:
+        raise EvaluationError(str(exc)) from None
+    grid = resolve_grid(DEFAULT_GRID if grid is None else grid, pipe)
+    chosen = _select_folds(dataset, folds)
+    _check_folds(dataset, chosen)
+
+    paths = list(dataset.paths)
+    labels = np.asarray(dataset.labels, dtype=object)
+    speakers = np.asarray(dataset.speakers, dtype=object)
+    audio_settings = grid.get(_AUDIO_REPEATS, [pipe.get_params()[_AUDIO_REPEATS]])
+    needed = np.unique(np.concatenate([np.concatenate([f.train, f.test]) for f in chosen]))
+    extract(pipe, [paths[i] for i in needed], audio_settings, n_jobs=n_jobs, progress=progress)
+
+    fold_results, predictions = [], []
+    for fold in _bar(chosen, progress, "folds", unit="fold"):
+        record, preds = _run_fold(pipe, grid, fold, paths, labels, speakers, classes, inner_folds, n_jobs)
+        fold_results.append(record)
+        predictions.extend(preds)
+
+    union = pipe.named_steps["features"]
+    zs, fm_step = (clone_fitted(union, name) for name in ("zs", "fm"))
+    environment = environment_info()
+    results = {
+        "zsfuse_version": environment.get("zsfuse"),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "elapsed_s": None,
+        "dataset": _dataset_record(dataset, chosen),
+        "config": {
+            "command": command, "clap": str(clap), "fm": str(fm), "grid": grid,
+            "params": _jsonable(params), "inner_folds": inner_folds, "device": device, "dtype": str(dtype),
+            "batch_size": batch_size, "cache_dir": None if cache_dir is None else str(cache_dir),
+            "n_jobs": n_jobs, "folds": [f.name for f in chosen],
+            "zs_params": _jsonable(zs.get_params()), "fm_params": _jsonable(fm_step.get_params()),
+            "clf_params": _jsonable(pipe.named_steps["clf"].get_params(deep=False)),
+        },
+        "models": {
+            "clap": {"model": str(clap), "revision": zs.revision, "fingerprint": zs.backend_fingerprint_},
+            "fm": {"model": str(fm), "revision": fm_step.revision, "fingerprint": fm_step._encoder().fingerprint},
+        },
+        "environment": environment,
+        "systems": list(SYSTEMS),
+        "folds": fold_results,
+    }
+    results["summary"] = build_summary(results)
+    results["elapsed_s"] = round(time.perf_counter() - started, 3)
+    if out is not None:
+        write_outputs(results, predictions, out)
+    return results
+
+
+def clone_fitted(union, name):
+    """A fitted copy of one transformer of the union (for the records: model revision, fingerprint)."""
+    from sklearn.base import clone
+
+    est = clone(dict(union.transformer_list)[name])
+    return est.fit(None)
+
+
+def write_outputs(results, predictions, out):
+    """Write the reports and ``predictions.csv`` to ``out``; return the paths."""
+    import csv
+    import os
+    from pathlib import Path
+
+    from ._report import write_reports
+
+    written = write_reports(results, out)
+    path = Path(out) / "predictions.csv"
+    tmp = path.with_suffix(".csv.tmp")
+    fields = ["fold", "index", "path", "speaker", "label", *SYSTEMS]
+    with open(tmp, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(predictions)
+    os.replace(tmp, path)
+    return [*written, path]
+
+
+# -- extraction ------------------------------------------------------------------------------------
+
+
+def extract(pipe, paths, audio_settings, n_jobs=1, progress=True):
+    """Encode every clip once per audio setting (CLAP) and once for the FM, into the store.
+
+    Parameters
+    ----------
+    pipe : sklearn.pipeline.Pipeline
+        A pipeline from :func:`zsfuse.make_zsfuse_pipeline`.
+    paths : list of str
+        The clips.
+    audio_settings : sequence of int
+        The ``audio_repeats`` values to encode.
+    n_jobs : int, default=1
+        With more than one, the clips are cut into shards encoded by joblib
+        workers, which write to the pipeline's ``cache_dir``.
+    progress : bool, default=True
+        Progress bars.
+    """
+    from sklearn.base import clone
+
+    union = pipe.named_steps["features"]
+    steps = dict(union.transformer_list)
+    jobs = [(f"CLAP, audio_repeats={r}", clone(steps["zs"]).set_params(audio_repeats=r)) for r in audio_settings]
+    jobs.append(("FM", clone(steps["fm"])))
+    for what, est in jobs:
+        if n_jobs == 1:
+            est.set_params(progress=progress)
+            if progress:
+                _note(f"extracting {what}: {len(paths)} clips")
+            est.fit(paths).transform(paths)
+            continue
+        from joblib import Parallel, delayed
+
+        shards = [s for s in np.array_split(np.arange(len(paths)), max(1, 4 * _n_workers(n_jobs))) if len(s)]
+        if progress:
+            _note(f"extracting {what}: {len(paths)} clips in {len(shards)} shards, n_jobs={n_jobs}")
+        Parallel(n_jobs=n_jobs)(delayed(_encode_shard)(est, [paths[i] for i in s]) for s in shards)
+
+
+def _encode_shard(est, paths):
+    est.fit(paths).transform(paths)
+
+
+def _n_workers(n_jobs):
+    from joblib import cpu_count
+
+    return cpu_count() if n_jobs is None or n_jobs < 0 else n_jobs
+
+
+# -- one fold --------------------------------------------------------------------------------------
+
+
+def _run_fold(pipe, grid, fold, paths, labels, speakers, classes, inner_folds, n_jobs):
+    from sklearn.base import clone
+
+    train, test = np.asarray(fold.train), np.asarray(fold.test)
+    X_train, X_test = [paths[i] for i in train], [paths[i] for i in test]
+    y_train, y_test = labels[train], labels[test]
+    steps = dict(pipe.named_steps["features"].transformer_list)
+
+    predicted = {}
+    baseline = fm_baseline(steps["fm"], pipe.named_steps["clf"]).fit(X_train, y_train)
+    predicted["fm_baseline"] = baseline.predict(X_test)
+    zs = clone(steps["zs"]).fit(X_train, y_train)
+    predicted["zero_shot"] = zs.classes_[np.argmax(zs.transform(X_test), axis=1)]
+    fused, best, note = _fit_zs_fuse(pipe, grid, X_train, y_train, speakers[train], inner_folds, n_jobs)
+    predicted["zs_fuse"] = fused.predict(X_test)
+
+    from ._metrics import fold_metrics
+
+    record = {
+        "fold": fold.name, "n_train": int(len(train)), "n_test": int(len(test)),
+        "test_speakers": sorted({str(s) for s in speakers[test]}),
+        "best_params": best,
+        "systems": {name: fold_metrics(y_test, predicted[name], classes) for name in SYSTEMS},
+    }
+    if note:
+        record["note"] = note
+    preds = [
+        {"fold": fold.name, "index": int(i), "path": paths[i], "speaker": str(speakers[i]), "label": str(labels[i]),
+         **{name: str(predicted[name][k]) for name in SYSTEMS}}
+        for k, i in enumerate(test)
+    ]
+    return record, preds
+
+
+def fm_baseline(fm, clf):
+    """The FM-only system: ``fm`` -> the fusion classifier's FM normalisation -> its head.
+
+    It is what ``LateFusionClassifier(zs_weight=0)`` fits (the zero-shot block
+    dropped), built from plain parts so that the comparison is checkable.
+
+    Parameters
+    ----------
+    fm : FMEmbeddingTransformer
+        The FM transformer (cloned).
+    clf : LateFusionClassifier
+        Its ``normalize`` and ``estimator`` are used.
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+        Unfitted.
+    """
+    from sklearn.base import clone
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    from ..fusion import default_head, layernorm
+
+    norm = {"layernorm": FunctionTransformer(layernorm), "standard": StandardScaler(), None: "passthrough"}
+    head = default_head() if clf.estimator is None else clone(clf.estimator)
+    return Pipeline([("fm", clone(fm)), ("normalize", norm[clf.normalize]), ("head", head)])
+
+
+def _fit_zs_fuse(pipe, grid, X, y, groups, inner_folds, n_jobs):
+    """ZS-Fuse on one training part: the inner grid search, or a plain fit for a one-point grid."""
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV, GroupKFold, StratifiedKFold
+
+    if all(len(v) == 1 for v in grid.values()):
+        point = {k: v[0] for k, v in grid.items()}
+        return clone(pipe).set_params(**point).fit(X, y), _jsonable(point), None
+    n_groups = len(set(groups))
+    note = None
+    if n_groups >= 2:
+        cv = GroupKFold(n_splits=min(inner_folds, n_groups))
+    else:
+        _, counts = np.unique(y, return_counts=True)
+        cv = StratifiedKFold(n_splits=max(2, min(inner_folds, int(counts.min()))))
+        note = "one training speaker: the inner search used stratified folds (not speaker-independent)"
+    search = GridSearchCV(clone(pipe), grid, cv=cv, scoring="balanced_accuracy", n_jobs=n_jobs,
+                          error_score="raise")
+    search.fit(X, y, groups=groups)
+    return search.best_estimator_, _jsonable(search.best_params_), note
+
+
+# -- checks and records -----------------------------------------------------------------------------
+
+
+def _select_folds(dataset, folds):
+    all_folds = list(dataset.folds)
+    if not all_folds:
+        raise EvaluationError(f"dataset {dataset.name!r} has no folds to evaluate.")
+    if folds is None:
+        return all_folds
+    by_name = {f.name: f for f in all_folds}
+    chosen = []
+    for f in folds:
+        key = str(f)
+        if key in by_name:
+            chosen.append(by_name[key])
+        elif key.isdigit() and 1 <= int(key) <= len(all_folds):
+            chosen.append(all_folds[int(key) - 1])
+        else:
+            raise EvaluationError(
+                f"unknown fold {f!r}: the protocol has {', '.join(by_name)} (or 1..{len(all_folds)})."
+            )
+    return chosen
+
+
+def _check_folds(dataset, folds):
+    labels = np.asarray(dataset.labels, dtype=object)
+    classes = set(dataset.classes)
+    for fold in folds:
+        if len(fold.test) == 0 or len(fold.train) == 0:
+            raise EvaluationError(f"fold {fold.name!r} has an empty training or test part.")
+        missing = classes - set(labels[np.asarray(fold.train)])
+        if missing:
+            raise EvaluationError(
+                f"fold {fold.name!r}: class(es) {sorted(missing)} have no training clip, so no system can "
+                "learn them; merge or drop them (--classes / a class map) or use another protocol."
+            )
+
+
+def _dataset_record(dataset, folds):
+    labels = np.asarray(dataset.labels, dtype=object)
+    used = np.unique(np.concatenate([np.concatenate([f.train, f.test]) for f in folds]))
+    names, counts = np.unique(labels[used], return_counts=True)
+    return {
+        "name": dataset.name, "root": str(dataset.root), "protocol": dataset.protocol,
+        "n_clips": int(len(used)), "n_speakers": int(len(set(np.asarray(dataset.speakers, dtype=object)[used]))),
+        "classes": [str(c) for c in dataset.classes],
+        "class_counts": {str(n): int(c) for n, c in zip(names, counts)},
+        "info": _jsonable(dict(getattr(dataset, "info", {}) or {})),
+    }
+
+
+def _jsonable(value):
+    """A JSON-serialisable copy (numpy values, tuples and other objects made plain)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [_jsonable(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value)
+
+
+def _bar(items, progress, desc, unit):
+    if not progress:
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc=desc, unit=unit, leave=True)
+
+
+def _note(message):
+    from tqdm.auto import tqdm
+
+    tqdm.write(f"zsfuse: {message}")
