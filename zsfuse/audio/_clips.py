@@ -40,12 +40,14 @@ def content_digest(wave: np.ndarray, rate: int) -> str:
     Returns
     -------
     str
-        32 hexadecimal characters (BLAKE2b, 128 bits).
+        32 hexadecimal characters (the first 128 bits of SHA-256).
     """
-    h = hashlib.blake2b(digest_size=16)
-    h.update(f"{int(rate)}:".encode())
-    h.update(np.ascontiguousarray(wave, dtype=np.float32).tobytes())
-    return h.hexdigest()
+    # SHA-256 runs on the CPU's SHA extensions (about twice BLAKE2b's speed on
+    # x86-64 and ARM), and hashing the buffer in place avoids a copy: a cached
+    # pass over in-memory clips is bound by this function.
+    h = hashlib.sha256(f"{int(rate)}:".encode())
+    h.update(memoryview(np.ascontiguousarray(wave, dtype=np.float32)).cast("B"))
+    return h.hexdigest()[:32]
 
 
 class Clip:
