@@ -44,3 +44,13 @@ def tiny_msclap(tmp_path_factory):
     from zsfuse.testing import make_tiny_msclap
 
     return make_tiny_msclap(tmp_path_factory.mktemp("tiny-msclap"))
+
+
+@_pytest.fixture
+def fresh_stores():
+    """An empty in-memory embedding store before and after the test (disk stores are per tmp_path)."""
+    from zsfuse.store import clear_stores
+
+    clear_stores()
+    yield
+    clear_stores()

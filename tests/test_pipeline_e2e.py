@@ -23,11 +23,7 @@ GRID = {
 N_SPEAKERS = 4
 
 
-@pytest.fixture(autouse=True)
-def fresh_stores():
-    clear_stores()
-    yield
-    clear_stores()
+pytestmark = pytest.mark.usefixtures("fresh_stores")
 
 
 @pytest.fixture(scope="module")
