@@ -1,0 +1,103 @@
+"""``zsfuse evaluate``: the three-system comparison on a dataset's folds."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from pathlib import Path
+
+from ._parser import parse_assignments, split_list
+
+
+def default_cache_dir() -> str:
+    """``$ZSFUSE_CACHE_DIR``, else ``$XDG_CACHE_HOME/zsfuse``, else ``~/.cache/zsfuse``."""
+    if os.environ.get("ZSFUSE_CACHE_DIR"):
+        return os.environ["ZSFUSE_CACHE_DIR"]
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "zsfuse")
+
+
+def cache_dir_of(args):
+    """The run's embedding store folder (None with ``--no-cache``)."""
+    if args.no_cache:
+        return None
+    return os.path.expanduser(args.cache_dir) if args.cache_dir else default_cache_dir()
+
+
+def read_grid(path):
+    """Read a grid file: a JSON object or a TOML table of ``name = [values]``.
+
+    Parameters
+    ----------
+    path : str
+        ``.json`` or ``.toml`` file.
+
+    Returns
+    -------
+    dict
+        Name -> list of values, as written.
+    """
+    import json
+
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"grid file {path!r} does not exist.")
+    text = p.read_text(encoding="utf-8")
+    if p.suffix.lower() == ".toml":
+        import tomllib
+
+        try:
+            grid = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"grid file {path!r} is not valid TOML: {exc}") from None
+    else:
+        try:
+            grid = json.loads(text)
+        except ValueError as exc:
+            raise ValueError(f"grid file {path!r} is not valid JSON ({exc}); write e.g. "
+                             '{"zs__audio_repeats": [1, 2], "clf__zs_weight": [0, 0.5, 1]}') from None
+    if not isinstance(grid, dict):
+        raise ValueError(f"grid file {path!r} must hold an object of parameter -> list of values.")
+    return grid
+
+
+def dataset_options(args):
+    """The keyword options of :func:`zsfuse.datasets.load_dataset` from the command line."""
+    options = parse_assignments(args.option, "dataset option")
+    if args.protocol is not None:
+        options["protocol"] = args.protocol
+    if args.classes is not None:
+        options["classes"] = tuple(split_list(args.classes))
+    if args.prefix is not None:
+        old, sep, new = args.prefix.partition("=")
+        if not sep:
+            raise ValueError(f"--prefix {args.prefix!r} must look like OLD=NEW.")
+        options["prefix"] = (old, new)
+    return options
+
+
+def run_evaluate(args, echo=None):
+    """Load the dataset, run :func:`zsfuse.evaluation.evaluate`, print the table, write the reports."""
+    from ..datasets import load_dataset
+    from ..evaluation import evaluate, format_table
+
+    echo = echo or (lambda text: print(text, file=sys.stderr))
+    dataset = load_dataset(args.dataset, args.root, **dataset_options(args))
+    echo(dataset.describe())
+    grid = read_grid(args.grid) if args.grid else None
+    out = args.out or os.path.join("zsfuse-results", dataset.name)
+    results = evaluate(
+        dataset, clap=args.clap, fm=args.fm, grid=grid, params=parse_assignments(args.params, "--set"),
+        inner_folds=args.inner_folds, folds=split_list(args.folds), device=args.device, dtype=args.dtype,
+        batch_size=args.batch_size, cache_dir=cache_dir_of(args), n_jobs=args.n_jobs,
+        progress=not args.no_progress, out=out, command=command_line(args),
+    )
+    print(format_table(results))
+    echo(f"reports written to {out}/ (results.json, results.csv, report.md, predictions.csv, confusion_*.png)")
+    return 0
+
+
+def command_line(args):
+    """The invocation, quoted for a shell (recorded in the reports)."""
+    return "zsfuse " + " ".join(shlex.quote(a) for a in getattr(args, "argv", sys.argv[1:]))

@@ -1,0 +1,86 @@
+"""``zsfuse zero-shot`` and ``zsfuse predict``: scores and labels for a few files."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from ._evaluate import cache_dir_of
+from ._parser import split_list
+
+
+def _check_files(files):
+    for i, f in enumerate(files):
+        if not os.path.isfile(f):
+            raise FileNotFoundError(f"clip {i} ({f!r}) does not exist; check the path.")
+
+
+def format_scores(files, classes, proba, predicted=None):
+    """A plain-text table: one row per file, its label and one column per class."""
+    classes = [str(c) for c in classes]
+    names = [os.path.basename(f) for f in files]
+    width = max(len("file"), *(len(n) for n in names))
+    label_width = max(len("label"), *(len(c) for c in classes))
+    cols = [max(6, len(c)) for c in classes]
+    head = f"{'file':<{width}}  {'label':<{label_width}}  " + "  ".join(f"{c:>{w}}" for c, w in zip(classes, cols))
+    lines = [head, "-" * len(head)]
+    for k, name in enumerate(names):
+        label = classes[int(np.argmax(proba[k]))] if predicted is None else str(predicted[k])
+        cells = "  ".join(f"{p:>{w}.3f}" for p, w in zip(proba[k], cols))
+        lines.append(f"{name:<{width}}  {label:<{label_width}}  {cells}")
+    return "\n".join(lines)
+
+
+def _as_json(files, classes, proba, predicted):
+    return json.dumps([
+        {"file": f, "label": str(label), "proba": {str(c): float(p) for c, p in zip(classes, row)}}
+        for f, label, row in zip(files, predicted, proba)
+    ], indent=2)
+
+
+def run_zero_shot(args):
+    """Per-class zero-shot probabilities of each file."""
+    from ..prompts import emotion_words
+    from ..zeroshot import CLAPZeroShotTransformer
+
+    _check_files(args.files)
+    labels = split_list(args.labels)
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"--labels repeats a class: {labels}.")
+    params = {"templates": tuple(args.template)} if args.template else {}
+    zs = CLAPZeroShotTransformer(
+        model=args.model, labels=tuple(labels), label_words=emotion_words(labels), output="proba",
+        audio_repeats=args.audio_repeats, text_repeats=args.text_repeats, device=args.device,
+        dtype=args.dtype, batch_size=args.batch_size, cache_dir=cache_dir_of(args), **params,
+    )
+    proba = zs.fit().transform(args.files)
+    predicted = zs.classes_[np.argmax(proba, axis=1)]
+    if args.json:
+        print(_as_json(args.files, zs.classes_, proba, predicted))
+    else:
+        print(format_scores(args.files, zs.classes_, proba, predicted))
+    return 0
+
+
+def run_predict(args):
+    """Labels and class probabilities from a pipeline saved with :func:`zsfuse.save`."""
+    from ..persistence import load
+
+    if not os.path.isfile(args.model):
+        raise FileNotFoundError(f"model file {args.model!r} does not exist; save one with zsfuse.save(pipe, path).")
+    _check_files(args.files)
+    model = load(args.model)
+    if args.device is not None:
+        model.set_params(**{k: args.device for k in model.get_params(deep=True) if k.endswith("__device")})
+    if not hasattr(model, "predict_proba"):
+        raise ValueError(f"{args.model!r} holds a {type(model).__name__}, which has no predict_proba.")
+    proba = model.predict_proba(args.files)
+    classes = model.classes_
+    predicted = classes[np.argmax(proba, axis=1)]
+    if args.json:
+        print(_as_json(args.files, classes, proba, predicted))
+    else:
+        print(format_scores(args.files, classes, proba, predicted))
+    return 0
