@@ -210,3 +210,17 @@ def test_a_bad_grid_is_refused_before_any_work(manifest, tiny_clap_dir, tiny_wav
         evaluate(dataset, clap=tiny_clap_dir, fm=tiny_wavlm_dir, grid={"zs_weight": []}, progress=False)
     with pytest.raises(EvaluationError, match="unknown fold"):
         evaluate(dataset, clap=tiny_clap_dir, fm=tiny_wavlm_dir, folds=["fold_9"], progress=False)
+
+
+@pytest.mark.slow
+def test_n_jobs_2_extracts_in_worker_processes_and_gives_the_same_results(manifest, tiny_clap_dir,
+                                                                          tiny_wavlm_dir, tmp_path, monkeypatch):
+    dataset = load_dataset("manifest", manifest)
+    serial = run(dataset, tiny_clap_dir, tiny_wavlm_dir, tmp_path, "serial")
+    clear_stores()
+    counter = Counter(monkeypatch, tiny_clap_dir, tiny_wavlm_dir)  # counts this process only
+    parallel = run(dataset, tiny_clap_dir, tiny_wavlm_dir, tmp_path, "parallel", n_jobs=2)
+    assert (counter.clap_windows, counter.fm_pieces) == (0, 0)  # the workers encoded everything
+    assert scores(parallel) == scores(serial)
+    with pytest.raises(EvaluationError, match="cache_dir"):
+        run(dataset, tiny_clap_dir, tiny_wavlm_dir, tmp_path, "no-cache", n_jobs=2, cache_dir=None)
