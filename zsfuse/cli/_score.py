@@ -11,12 +11,6 @@ from ._evaluate import cache_dir_of
 from ._parser import split_list
 
 
-def _check_files(files):
-    for i, f in enumerate(files):
-        if not os.path.isfile(f):
-            raise FileNotFoundError(f"clip {i} ({f!r}) does not exist; check the path.")
-
-
 def format_scores(files, classes, proba, predicted=None):
     """A plain-text table: one row per file, its label and one column per class."""
     classes = [str(c) for c in classes]
@@ -45,7 +39,6 @@ def run_zero_shot(args):
     from ..prompts import emotion_words
     from ..zeroshot import CLAPZeroShotTransformer
 
-    _check_files(args.files)
     labels = split_list(args.labels)
     if len(set(labels)) != len(labels):
         raise ValueError(f"--labels repeats a class: {labels}.")
@@ -70,7 +63,6 @@ def run_predict(args):
 
     if not os.path.isfile(args.model):
         raise FileNotFoundError(f"model file {args.model!r} does not exist; save one with zsfuse.save(pipe, path).")
-    _check_files(args.files)
     model = load(args.model)
     if args.device is not None:
         model.set_params(**{k: args.device for k in model.get_params(deep=True) if k.endswith("__device")})

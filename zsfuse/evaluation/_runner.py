@@ -231,20 +231,19 @@ def clone_fitted(union, name):
 def write_outputs(results, predictions, out):
     """Write the reports and ``predictions.csv`` to ``out``; return the paths."""
     import csv
-    import os
     from pathlib import Path
 
-    from ._report import write_reports
+    from ._report import _atomic_write, write_reports
 
     written = write_reports(results, out)
-    path = Path(out) / "predictions.csv"
-    tmp = path.with_suffix(".csv.tmp")
     fields = ["fold", "index", "path", "speaker", "label", *SYSTEMS]
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
+
+    def write(f):
         writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()
         writer.writerows(predictions)
-    os.replace(tmp, path)
+
+    path = _atomic_write(Path(out) / "predictions.csv", write, newline="")
     return [*written, path]
 
 
