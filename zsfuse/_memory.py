@@ -5,8 +5,9 @@ allocator keeps the freed blocks of those tensors in its arenas, so the
 process's resident memory grows with every new size even though the live
 tensors stay small (about 1 GB over 500 WavLM-Large clips of 1-6 s, against
 under 300 MB of live tensors). ``malloc_trim(0)`` hands the free pages back; it
-costs a few milliseconds, so the extraction calls it once per decode group,
-not per forward pass.
+costs a few milliseconds, so :func:`zsfuse.extraction.encode_clips` calls it
+once per encoded batch (a decode group: 64 clips for the FM, ``batch_size``
+for CLAP), not per forward pass.
 """
 
 from __future__ import annotations

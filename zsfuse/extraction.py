@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._memory import trim_heap
 from .audio import Clips
 
 __all__ = ["encode_clips", "encode_texts"]
@@ -96,6 +97,8 @@ def encode_clips(
                 fresh_vectors = {d: np.asarray(v) for d, v in zip(pending, vectors)}
                 store.put_many(namespace, fresh_vectors)
                 encoded.update(fresh_vectors)
+                del vectors
+                trim_heap()  # forward passes of many input sizes leave freed blocks in glibc's arenas
             for c in batch:
                 if out[c.index] is None:
                     out[c.index] = encoded[c.digest]

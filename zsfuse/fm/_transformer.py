@@ -8,7 +8,6 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from .._estimator import AudioTransformer
-from .._memory import trim_heap
 from ..exceptions import ClipError
 from ..extraction import encode_clips
 from ._backend import load_speech_encoder, normalize_wave, read_spec
@@ -345,8 +344,6 @@ class FMEmbeddingTransformer(AudioTransformer):
             per_clip = [[] for _ in batch]
             for j, s in zip(owners, stats):
                 per_clip[j].append(s)
-            del pieces
-            trim_heap()  # forward passes of many sizes leave freed blocks in glibc's arenas
             return [to_vector(merge_all(parts), self.pooling) for parts in per_clip]
 
         vectors = encode_clips(clips, self._store(), self._namespace(encoder), encode,
