@@ -15,25 +15,54 @@ Two levels:
   (GridSearchCV with ``n_jobs=2``, a second experiment) may read and write it at
   once. Keep ``cache_dir`` on a local disk: SQLite locking is unreliable on
   network file systems.
+
+Integrity. Every entry on disk carries a checksum (the first 16 bytes of the
+SHA-256 of its namespace id, key, dtype, shape and data), verified on every
+disk read. An entry that fails it -- altered bytes, an edited dtype or shape,
+data swapped with another key's -- or whose layout is unusable (not a plain
+numeric dtype, a blob that does not fit its shape) is treated as a miss: one
+``UserWarning`` per lookup gives the count and the database path, the bad rows
+are deleted, and the caller recomputes and stores those embeddings again. A
+good entry is never overwritten: the first vector written for a key is kept.
+
+The database is ``embeddings-v2.sqlite``. Versions of zsfuse before checksums
+wrote ``embeddings.sqlite``: such a file is never opened, never read (its
+entries are recomputed once), and may be deleted.
+
+A cache that cannot be used -- a corrupt file, a file that is not an SQLite
+database, a read-only file or folder, a ``cache_dir`` that is a file, a full
+disk, a database locked by another process for longer than the busy timeout --
+raises :class:`~zsfuse.exceptions.CacheError`, whose one-line message names the
+database and says what to do (delete the cache folder, choose another
+``cache_dir``, or run without a disk cache: ``cache_dir=None``, ``--no-cache``),
+chained to the original ``sqlite3`` error.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
+import re
 import sqlite3
 import threading
+import warnings
 from collections import OrderedDict
 
 import numpy as np
+
+from .exceptions import CacheError
 
 __all__ = ["EmbeddingStore", "get_store", "clear_stores", "DEFAULT_MEMORY_BYTES"]
 
 #: Default bound of the in-memory level (override with ZSFUSE_MEMORY_CACHE_MB).
 DEFAULT_MEMORY_BYTES = 1 << 30
 
-_DB_NAME = "embeddings.sqlite"
+#: The database file. A schema change gets a new name, so that an old cache is never misread.
+_DB_NAME = "embeddings-v2.sqlite"
+#: How long a writer waits for another process's transaction before giving up.
+_BUSY_TIMEOUT_S = 120.0
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS namespaces (
     ns TEXT PRIMARY KEY,
@@ -45,9 +74,113 @@ CREATE TABLE IF NOT EXISTS embeddings (
     dtype TEXT NOT NULL,
     shape TEXT NOT NULL,
     data BLOB NOT NULL,
+    checksum BLOB NOT NULL,
     PRIMARY KEY (ns, key)
 ) WITHOUT ROWID;
 """
+#: What to do about an unusable cache (the end of every CacheError message).
+_ADVICE = (
+    "Delete the cache folder {folder} (it only holds embeddings, which are recomputed), "
+    "choose another cache_dir, or run without a disk cache (cache_dir=None, --no-cache on the command line)."
+)
+#: ``dtype.str`` of a plain numeric dtype: bool, integers, floats, complex (never object, strings, records).
+_NUMERIC_DTYPE = re.compile(r"[<>|=]?[biufc][0-9]{1,2}")
+
+
+# The checksum of an entry is the first 16 bytes of SHA-256 over
+#   "zsfuse-v2|" + len(ns) ":" ns + len(key) ":" key + len(dtype) ":" dtype + len(shape) ":" shape + "|" + data
+# (lengths in characters): every text field is length-prefixed, so no two entries frame to the same bytes.
+def _ns_part(ns) -> bytes:
+    return f"zsfuse-v2|{len(ns)}:{ns}".encode("utf-8", "surrogatepass")
+
+
+def _key_part(key) -> bytes:
+    return f"{len(key)}:{key}".encode("utf-8", "surrogatepass")
+
+
+def _layout_part(dtype, shape) -> bytes:
+    return f"{len(dtype)}:{dtype}{len(shape)}:{shape}|".encode("utf-8", "surrogatepass")
+
+
+def _checksum(ns, key, dtype, shape, data) -> bytes:
+    """Return the checksum of one entry: 16 bytes binding namespace id, key, dtype, shape and data."""
+    digest = hashlib.sha256(_ns_part(ns) + _key_part(key) + _layout_part(dtype, shape))
+    digest.update(data)
+    return digest.digest()[:16]
+
+
+def _layout(dtype, shape):
+    """Return ``(numpy dtype, shape tuple, byte count, checksum part)`` of an entry, or None if unusable.
+
+    Usable: a plain numeric dtype (bool, integer, float, complex; never object, strings or
+    records) and a JSON list of non-negative integers.
+    """
+    if not (isinstance(dtype, str) and isinstance(shape, str) and _NUMERIC_DTYPE.fullmatch(dtype)):
+        return None
+    try:
+        np_dtype = np.dtype(dtype)
+        dims = json.loads(shape)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    if np_dtype.kind not in "biufc" or np_dtype.fields is not None or np_dtype.subdtype is not None:
+        return None
+    if not isinstance(dims, list) or not all(type(d) is int and d >= 0 for d in dims):
+        return None
+    return np_dtype, tuple(dims), math.prod(dims) * np_dtype.itemsize, _layout_part(dtype, shape)
+
+
+def _verified(ns, rows):
+    """Split database rows ``(key, dtype, shape, data, checksum)`` into good arrays and bad rows.
+
+    Returns
+    -------
+    found : dict of str to ndarray
+        Key to its read-only array, for every row whose checksum and layout hold.
+    bad : list of tuple
+        The other rows, altered or corrupt.
+    """
+    found, bad, layouts = {}, [], {}
+    namespace_digest = hashlib.sha256(_ns_part(ns))
+    for row in rows:
+        key, dtype, shape, data, checksum = row
+        layout = layouts.get((dtype, shape), False)
+        if layout is False:
+            layout = layouts[(dtype, shape)] = _layout(dtype, shape)
+        if layout is None or type(data) is not bytes or len(data) != layout[2] or type(key) is not str:
+            bad.append(row)
+            continue
+        digest = namespace_digest.copy()
+        digest.update(_key_part(key))
+        digest.update(layout[3])
+        digest.update(data)
+        if digest.digest()[:16] != checksum:
+            bad.append(row)
+            continue
+        found[key] = np.ndarray(layout[1], layout[0], data)  # over bytes: read-only, no copy
+    return found, bad
+
+
+def _problem(exc) -> str:
+    """Say in a few words what an sqlite3 error means for the cache."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    text = str(exc).lower()
+    if name.startswith("SQLITE_READONLY") or "readonly" in text or "read-only" in text:
+        return "is read-only"
+    if name.startswith("SQLITE_NOTADB") or "not a database" in text:
+        return "is not an SQLite database (or its header is corrupt)"
+    if name.startswith("SQLITE_CORRUPT") or "malformed" in text or "corrupt" in text:
+        return "is corrupt"
+    if name.startswith("SQLITE_FULL") or "full" in text:
+        return "cannot be written: the disk is full"
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text:
+        return f"stayed locked by another process for more than {_BUSY_TIMEOUT_S:g} s"
+    if name.startswith("SQLITE_CANTOPEN") or "unable to open" in text:
+        return "cannot be opened (is its folder readable and writable?)"
+    if name.startswith("SQLITE_IOERR") or "i/o error" in text:
+        return "cannot be read or written (disk I/O error)"
+    if "no such" in text or "has no column" in text:
+        return "does not hold the tables zsfuse expects"
+    return "cannot be used"
 
 
 def namespace_id(namespace: str) -> str:
@@ -89,8 +222,8 @@ class EmbeddingStore:
         self._local = threading.local()
         self.stats = {"memory_hits": 0, "disk_hits": 0, "misses": 0, "writes": 0}
         if self.cache_dir is not None:
-            os.makedirs(self.cache_dir, exist_ok=True)
-            self._connect()  # fail early on an unusable folder
+            self._make_folder()
+            self._connect()  # fail early on an unusable folder or database
 
     # -- disk level ----------------------------------------------------------------------------
     @property
@@ -98,15 +231,47 @@ class EmbeddingStore:
         """Path of the SQLite database, or None without ``cache_dir``."""
         return None if self.cache_dir is None else os.path.join(self.cache_dir, _DB_NAME)
 
+    def _error(self, exc) -> CacheError:
+        """Turn an sqlite3 error into a CacheError naming the database and what to do."""
+        detail = " ".join(str(exc).split())
+        message = f"the embedding cache {self.path} {_problem(exc)} (sqlite3: {detail}). "
+        return CacheError(message + _ADVICE.format(folder=self.cache_dir))
+
+    def _make_folder(self):
+        try:
+            os.makedirs(self.cache_dir, exist_ok=True)
+        except OSError as exc:
+            if os.path.exists(self.cache_dir) and not os.path.isdir(self.cache_dir):
+                problem, fix = "is a file, not a folder", "Move that file away, choose another cache_dir"
+            else:
+                problem, fix = f"cannot be created ({exc.strerror or exc})", "Choose another cache_dir"
+            raise CacheError(
+                f"cache_dir {self.cache_dir} {problem}, so the embedding cache {self.path} cannot live there. "
+                f"{fix}, or run without a disk cache (cache_dir=None, --no-cache on the command line)."
+            ) from exc
+
     def _connect(self):
         conn = getattr(self._local, "conn", None)
         if conn is not None and self._local.pid == os.getpid():
             return conn
-        conn = sqlite3.connect(self.path, timeout=120.0, isolation_level=None)
-        conn.execute("PRAGMA busy_timeout = 120000")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.executescript(_SCHEMA)
+        conn = None
+        try:
+            conn = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
+            conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.executescript(_SCHEMA)
+            # a read-only file or folder shows only on a write: try one now (it writes nothing)
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("DELETE FROM embeddings WHERE 0")
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            if conn is not None:
+                conn.close()
+            raise self._error(exc) from exc
         self._local.conn = conn
         self._local.pid = os.getpid()
         return conn
@@ -125,7 +290,14 @@ class EmbeddingStore:
         Returns
         -------
         list of ndarray or None
-            One entry per key: a read-only array, or None when it is not stored.
+            One entry per key: a read-only array, or None when it is not stored
+            (or when its disk entry failed the integrity check: a ``UserWarning``
+            says so, and the bad entry is deleted so that a recomputed one is stored).
+
+        Raises
+        ------
+        CacheError
+            The disk level cannot be read (corrupt, not a database, unreadable).
         """
         ns = namespace_id(namespace)
         out = [None] * len(keys)
@@ -164,12 +336,22 @@ class EmbeddingStore:
         namespace : str
             Encoder fingerprint and front-end settings.
         items : mapping of str to ndarray
-            Item key to embedding. An existing entry is kept, not overwritten.
+            Item key to embedding: a numeric array (bool, integer, float or complex).
+            An existing entry is kept, not overwritten.
+
+        Raises
+        ------
+        TypeError
+            An embedding is not a numeric array (object, string or record dtype).
+        CacheError
+            The disk level cannot be written (read-only, disk full, locked, corrupt).
         """
         ns = namespace_id(namespace)
         frozen = {}
         for key, value in dict(items).items():
             value = np.array(value, copy=True)
+            if value.dtype.kind not in "biufc":
+                raise TypeError(f"embedding {key!r} has dtype {value.dtype}: the store holds numeric arrays only")
             value.setflags(write=False)
             frozen[key] = value
         if self.cache_dir is not None and frozen:
@@ -187,17 +369,24 @@ class EmbeddingStore:
             ns = namespace_id(namespace)
             return sum(1 for k in self._memory if k[0] == ns)
         conn = self._connect()
-        if namespace is None:
-            return conn.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
-        return conn.execute(
-            "SELECT COUNT(*) FROM embeddings WHERE ns = ?", (namespace_id(namespace),)
-        ).fetchone()[0]
+        try:
+            if namespace is None:
+                return conn.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
+            return conn.execute(
+                "SELECT COUNT(*) FROM embeddings WHERE ns = ?", (namespace_id(namespace),)
+            ).fetchone()[0]
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
 
     def namespaces(self) -> list[str]:
         """Return the namespace descriptions held on disk (or in memory)."""
         if self.cache_dir is None:
             return []
-        rows = self._connect().execute("SELECT description FROM namespaces ORDER BY description")
+        conn = self._connect()
+        try:
+            rows = conn.execute("SELECT description FROM namespaces ORDER BY description").fetchall()
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
         return [r[0] for r in rows]
 
     def clear_memory(self) -> None:
@@ -225,37 +414,70 @@ class EmbeddingStore:
 
     def _disk_get(self, ns, keys):
         conn = self._connect()
-        found = {}
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = conn.execute(
-                f"SELECT key, dtype, shape, data FROM embeddings WHERE ns = ? AND key IN ({marks})",
-                (ns, *chunk),
+        found, bad = {}, []
+        try:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = conn.execute(
+                    "SELECT key, dtype, shape, data, checksum FROM embeddings "
+                    f"WHERE ns = ? AND key IN ({marks})",
+                    (ns, *chunk),
+                )
+                good, wrong = _verified(ns, rows)
+                found.update(good)
+                bad.extend(wrong)
+            if bad:
+                # drop exactly the rows judged bad, so that the recomputed vectors get stored
+                self._write(
+                    conn,
+                    "DELETE FROM embeddings WHERE ns = ? AND key = ? AND dtype IS ? AND shape IS ? "
+                    "AND data IS ? AND checksum IS ?",
+                    [(ns, *row) for row in bad],
+                )
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+        if bad:
+            warnings.warn(
+                f"{len(bad)} cached embedding(s) in {self.path} failed their integrity check "
+                "(altered or corrupt) and were discarded; they will be recomputed.",
+                UserWarning,
+                stacklevel=3,
             )
-            for key, dtype, shape, data in rows:
-                value = np.frombuffer(data, dtype=np.dtype(dtype)).reshape(json.loads(shape))
-                found[key] = value  # frombuffer on bytes is read-only
         return found
 
     def _disk_put(self, ns, namespace, items):
-        rows = [
-            (ns, key, value.dtype.str, json.dumps(list(value.shape)), value.tobytes())
-            for key, value in items.items()
-        ]
+        rows = []
+        for key, value in items.items():
+            dtype, shape, data = value.dtype.str, json.dumps(list(value.shape)), value.tobytes()
+            rows.append((ns, key, dtype, shape, data, _checksum(ns, key, dtype, shape, data)))
         conn = self._connect()
+        try:
+            self._write(
+                conn,
+                "INSERT OR IGNORE INTO embeddings (ns, key, dtype, shape, data, checksum) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+                first=("INSERT OR IGNORE INTO namespaces (ns, description) VALUES (?, ?)", (ns, namespace)),
+            )
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+
+    @staticmethod
+    def _write(conn, sql, rows, first=None):
+        """Run ``first`` and ``sql`` over ``rows`` in one transaction: all of it or nothing."""
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.execute(
-                "INSERT OR IGNORE INTO namespaces (ns, description) VALUES (?, ?)", (ns, namespace)
-            )
-            conn.executemany(
-                "INSERT OR IGNORE INTO embeddings (ns, key, dtype, shape, data) VALUES (?, ?, ?, ?, ?)",
-                rows,
-            )
+            if first is not None:
+                conn.execute(*first)
+            conn.executemany(sql, rows)
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # SQLite may already have rolled back (disk full)
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # the first error is the one to report
             raise
 
 
