@@ -182,7 +182,7 @@ def child(args):
         torch.set_num_threads(args.threads)
     clips = make_clips(args.clips, args.min_seconds, args.max_seconds)
     fm = FMEmbeddingTransformer(model=args.folder, layers="last", pooling="mean", device="cpu", dtype="float32",
-                                batch_size=args.batch_size, batch_seconds=args.batch_seconds).fit()
+                                sampling_rate=RATE, batch_size=args.batch_size, batch_seconds=args.batch_seconds).fit()
     encoder = fm._encoder()  # the raw loops use the very model object zsfuse loaded
     model, fe = encoder.model, Wav2Vec2FeatureExtractor.from_pretrained(args.folder)
 

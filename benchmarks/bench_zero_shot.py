@@ -76,7 +76,7 @@ def bench_hf(workdir, n_clips, batch_size, pipeline_clips):
     rows = []
 
     zs = CLAPZeroShotTransformer(model=folder, labels=LABELS, output="proba", batch_size=batch_size,
-                                 device="cpu")
+                                 device="cpu", sampling_rate=48000)
     zs.fit()  # loads the model and embeds 4 prompts: not part of the per-clip work
     t_ours, ours = timed(lambda: zs.transform(clips), setup=lambda: (clear_stores(), zs.fit()))
     t_cached, cached = timed(lambda: zs.transform(clips))
@@ -124,7 +124,7 @@ def bench_msclap(workdir, n_clips, batch_size):
     tiny = make_tiny_msclap(os.path.join(workdir, "msclap"))  # full-size HTSAT, tiny GPT-2
     clips = make_clips(n_clips, 44100, seed=1)
     zs = CLAPZeroShotTransformer(model=tiny.checkpoint, version="2023", text_model=tiny.text_model,
-                                 labels=LABELS, batch_size=batch_size, device="cpu")
+                                 labels=LABELS, batch_size=batch_size, device="cpu", sampling_rate=44100)
     zs.fit()
     t_ours, _ = timed(lambda: zs.transform(clips), setup=lambda: (clear_stores(), zs.fit()))
     t_cached, _ = timed(lambda: zs.transform(clips))

@@ -245,7 +245,7 @@ def test_non_positive_or_odd_sampling_rate(rate):
 
 
 def test_arrays_need_a_sampling_rate():
-    with pytest.raises(ValueError, match="pass the rate of the arrays"):
+    with pytest.raises(ValueError, match="Pass the rate of the arrays"):
         Clips([np.zeros(10)])
     with pytest.raises(ClipError, match="clip 0: has an 'array' but no 'sampling_rate'"):
         Clips([{"array": np.zeros(10)}])

@@ -112,7 +112,7 @@ def fresh_transform(fm, X):
 @pytest.mark.parametrize("name", ["wavlm", "hubert", "wav2vec2", "data2vec"])
 def test_batch_invariance(name, clips, model_dirs, tiny_data2vec_dir, monkeypatch):
     path = tiny_data2vec_dir if name == "data2vec" else model_dirs[name]
-    fm = FMEmbeddingTransformer(model=path, layers="all", layer_reduce="concat", pooling="mean+std",
+    fm = FMEmbeddingTransformer(sampling_rate=RATE, model=path, layers="all", layer_reduce="concat", pooling="mean+std",
                                 batch_size=1).fit()
     spy = ForwardSpy(monkeypatch, fm)
     order = np.random.default_rng(0).permutation(len(clips))
@@ -179,7 +179,7 @@ def test_layers_reduce_and_pooling_match_a_direct_forward(name, clips, model_dir
     assert states[0].shape[0] == (len(wave) - RF) // HOP + 1
 
     def ours(**params):
-        fm = FMEmbeddingTransformer(model=path, **params).fit()
+        fm = FMEmbeddingTransformer(sampling_rate=RATE, model=path, **params).fit()
         out = fm.transform([wave])
         assert out.dtype == np.float32 and out.shape == (1, fm.embedding_dim_)
         assert list(fm.get_feature_names_out()) == [f"fm_{i}" for i in range(fm.embedding_dim_)]
@@ -203,7 +203,7 @@ def test_layers_reduce_and_pooling_match_a_direct_forward(name, clips, model_dir
 
 
 def test_early_layers_stop_the_forward(tiny_wavlm_dir, clips, monkeypatch):
-    fm = FMEmbeddingTransformer(model=tiny_wavlm_dir, layers=1).fit()
+    fm = FMEmbeddingTransformer(sampling_rate=RATE, model=tiny_wavlm_dir, layers=1).fit()
     encoder = fm._encoder()
     ran = []
     for i, layer in enumerate(encoder.model.encoder.layers):
@@ -253,8 +253,8 @@ def test_last_means_last_hidden_state_in_every_transformers_version(version_free
 
     wave = speechlike(2.0, RATE, seed=42)
     states, out = direct_hidden_states(version_free_wavlm, wave)
-    last = FMEmbeddingTransformer(model=version_free_wavlm).fit().transform([wave])[0]
-    before = FMEmbeddingTransformer(model=version_free_wavlm, layers=1).fit().transform([wave])[0]
+    last = FMEmbeddingTransformer(sampling_rate=RATE, model=version_free_wavlm).fit().transform([wave])[0]
+    before = FMEmbeddingTransformer(sampling_rate=RATE, model=version_free_wavlm, layers=1).fit().transform([wave])[0]
     np.testing.assert_allclose(last, out.last_hidden_state[0].numpy().mean(0), atol=1e-5)
     np.testing.assert_allclose(last[:4], GOLDEN_LAST, atol=1e-4)
     np.testing.assert_allclose(before[:4], GOLDEN_LAYER_1, atol=1e-4)
@@ -314,7 +314,7 @@ def test_95_s_clip_in_chunks_against_the_whole_clip(name, model_dirs, monkeypatc
     last layer, depending on the weights), the relation documented in docs/fm.md.
     """
     path, wave = model_dirs[name], speechlike(95.0, RATE, seed=7)
-    chunked = FMEmbeddingTransformer(model=path, layers="all", layer_reduce="concat", max_seconds=20.0,
+    chunked = FMEmbeddingTransformer(sampling_rate=RATE, model=path, layers="all", layer_reduce="concat", max_seconds=20.0,
                                      batch_size=2, batch_seconds=40.0).fit()
     spy = ForwardSpy(monkeypatch, chunked)
     a = chunked.transform([wave]).reshape(3, -1)
@@ -332,7 +332,7 @@ def test_chunked_vector_is_the_pooled_frames_of_the_chunks(name, model_dirs):
     """The documented relation, for every model (group norm included): a long clip's vector
     pools exactly the frames [lo, hi) of each chunk, each chunk a forward pass of its own."""
     path, wave = model_dirs[name], speechlike(47.3, RATE, seed=8)
-    fm = FMEmbeddingTransformer(model=path, layers=(0, 2), layer_reduce="concat", pooling="mean+std",
+    fm = FMEmbeddingTransformer(sampling_rate=RATE, model=path, layers=(0, 2), layer_reduce="concat", pooling="mean+std",
                                 max_seconds=10.0).fit()
     ours = fm.transform([wave])[0]
     from transformers import AutoFeatureExtractor
@@ -369,7 +369,7 @@ def test_whisper_drops_frames_beyond_the_clip(tiny_whisper_dir, monkeypatch):
     from transformers import WhisperFeatureExtractor, WhisperModel
 
     waves = [speechlike(s, RATE, seed=i) for i, s in enumerate((0.7, 4.01, 12.0))]
-    fm = FMEmbeddingTransformer(model=tiny_whisper_dir, layers=(0, 2), layer_reduce="concat",
+    fm = FMEmbeddingTransformer(sampling_rate=RATE, model=tiny_whisper_dir, layers=(0, 2), layer_reduce="concat",
                                 pooling="mean+std", batch_seconds=None).fit()
     assert (fm.n_layers_, fm.hidden_size_, fm.batching_) == (2, 16, "window")
     spy = ForwardSpy(monkeypatch, fm)
@@ -392,7 +392,7 @@ def test_whisper_drops_frames_beyond_the_clip(tiny_whisper_dir, monkeypatch):
 
 def test_whisper_long_clip_in_30_s_windows(tiny_whisper_dir, monkeypatch):
     wave = speechlike(41.0, RATE, seed=3)
-    fm = FMEmbeddingTransformer(model=tiny_whisper_dir, max_seconds=None).fit()
+    fm = FMEmbeddingTransformer(sampling_rate=RATE, model=tiny_whisper_dir, max_seconds=None).fit()
     spy = ForwardSpy(monkeypatch, fm)
     whole = fm.transform([wave])[0]
     assert spy.calls == [(1, 3000), (1, 3000)]  # every window counts 30 s against the 12 s budget
@@ -402,7 +402,7 @@ def test_whisper_long_clip_in_30_s_windows(tiny_whisper_dir, monkeypatch):
     n0, n1 = -(-(20 * RATE + 8000) // 320), -(-(len(wave) - 20 * RATE - 8000) // 320)
     np.testing.assert_allclose(whole, (n0 * parts[0] + n1 * parts[1]) / (n0 + n1), atol=1e-5)
     with pytest.raises(ValueError, match="Whisper"):
-        FMEmbeddingTransformer(model=tiny_whisper_dir, normalize=True).fit()
+        FMEmbeddingTransformer(sampling_rate=RATE, model=tiny_whisper_dir, normalize=True).fit()
 
 
 # -- encode once ---------------------------------------------------------------------------------------------------
@@ -418,7 +418,7 @@ def test_each_clip_is_encoded_once_across_a_grid_search(tiny_hubert_dir, monkeyp
         y.append(("calm", "excited")[label])
     X = np.empty(len(waves), dtype=object)
     X[:] = waves
-    fm = FMEmbeddingTransformer(model=tiny_hubert_dir, layers="all", batch_size=4)
+    fm = FMEmbeddingTransformer(sampling_rate=RATE, model=tiny_hubert_dir, layers="all", batch_size=4)
     spy = ForwardSpy(monkeypatch, clone(fm).fit())
     pipe = Pipeline([("fm", fm), ("clf", LogisticRegression(max_iter=500))])
     search = GridSearchCV(pipe, {"clf__C": [0.1, 1.0, 10.0], "fm__batch_size": [2, 4]},
@@ -432,7 +432,7 @@ def test_each_clip_is_encoded_once_across_a_grid_search(tiny_hubert_dir, monkeyp
 
 
 def test_cache_dir_is_shared_across_processes_and_runs(tiny_hubert_dir, tmp_path, clips, monkeypatch):
-    fm = FMEmbeddingTransformer(model=tiny_hubert_dir, cache_dir=tmp_path / "cache").fit()
+    fm = FMEmbeddingTransformer(sampling_rate=RATE, model=tiny_hubert_dir, cache_dir=tmp_path / "cache").fit()
     first = fm.transform(clips[:3])
     clear_stores()  # a new process: memory gone, disk kept
     spy = ForwardSpy(monkeypatch, fm)
@@ -450,10 +450,10 @@ def test_unknown_checkpoint_type(tmp_path):
     folder.mkdir()
     (folder / "config.json").write_text(json.dumps({"model_type": "bert", "hidden_size": 32}))
     with pytest.raises(ValueError, match=r"model_type 'bert'.*Supported checkpoint types: wav2vec2, wavlm"):
-        FMEmbeddingTransformer(model=str(folder)).fit()
+        FMEmbeddingTransformer(sampling_rate=RATE, model=str(folder)).fit()
     (folder / "config.json").write_text(json.dumps({"model_type": "no-such-architecture"}))
     with pytest.raises(ValueError, match="'no-such-architecture'"):
-        FMEmbeddingTransformer(model=str(folder)).fit()
+        FMEmbeddingTransformer(sampling_rate=RATE, model=str(folder)).fit()
 
 
 @pytest.mark.parametrize("layers, match", [
@@ -466,7 +466,7 @@ def test_unknown_checkpoint_type(tmp_path):
 ])
 def test_bad_layers(tiny_wavlm_dir, layers, match):
     with pytest.raises(ValueError, match=match):
-        FMEmbeddingTransformer(model=tiny_wavlm_dir, layers=layers).fit()
+        FMEmbeddingTransformer(sampling_rate=RATE, model=tiny_wavlm_dir, layers=layers).fit()
 
 
 @pytest.mark.parametrize("params, match", [
@@ -477,11 +477,11 @@ def test_bad_layers(tiny_wavlm_dir, layers, match):
 ])
 def test_bad_parameters(tiny_wavlm_dir, params, match):
     with pytest.raises(ValueError, match=match):
-        FMEmbeddingTransformer(model=tiny_wavlm_dir, **params).fit()
+        FMEmbeddingTransformer(sampling_rate=RATE, model=tiny_wavlm_dir, **params).fit()
 
 
 def test_clip_shorter_than_the_receptive_field(tiny_wavlm_dir, tmp_path, clips):
-    fm = FMEmbeddingTransformer(model=tiny_wavlm_dir).fit()
+    fm = FMEmbeddingTransformer(sampling_rate=RATE, model=tiny_wavlm_dir).fit()
     assert fm.min_seconds_ == RF / RATE
     with pytest.raises(ClipError, match=r"clip 1: is 0\.020 s long, shorter than the minimum of 0\.025 s "
                                         r"\(the receptive field .* 400 samples at 16000 Hz\)"):
@@ -499,7 +499,7 @@ def test_clip_shorter_than_the_receptive_field(tiny_wavlm_dir, tmp_path, clips):
 def test_sklearn_conventions(tiny_wavlm_dir, clips, monkeypatch):
     import zsfuse.fm._transformer as module
 
-    fm = FMEmbeddingTransformer(model=tiny_wavlm_dir, layers=(0, 1), layer_reduce="concat")
+    fm = FMEmbeddingTransformer(sampling_rate=RATE, model=tiny_wavlm_dir, layers=(0, 1), layer_reduce="concat")
     assert fm.get_params()["layers"] == (0, 1)  # stored as given
     assert FMEmbeddingTransformer().get_params()["model"] == "microsoft/wavlm-large"  # nothing loaded
 
@@ -529,7 +529,7 @@ def test_files_and_arrays_at_other_rates(tiny_wavlm_dir, tmp_path, clips):
 
     wave = speechlike(2.0, 22050, seed=5)
     path = write_wav(tmp_path / "a.wav", wave, 22050, subtype="FLOAT")
-    fm = FMEmbeddingTransformer(model=tiny_wavlm_dir).fit()
+    fm = FMEmbeddingTransformer(sampling_rate=RATE, model=tiny_wavlm_dir).fit()
     from_file = fm.transform([path])
     at_16k = fresh_transform(fm, [resample(wave, 22050, RATE)])
     np.testing.assert_allclose(from_file, at_16k, atol=1e-6)
@@ -538,11 +538,11 @@ def test_files_and_arrays_at_other_rates(tiny_wavlm_dir, tmp_path, clips):
 
 
 def test_normalize_follows_the_feature_extractor(tiny_wavlm_dir, tmp_path, clips):
-    assert FMEmbeddingTransformer(model=tiny_wavlm_dir).fit().normalize_ is True
+    assert FMEmbeddingTransformer(sampling_rate=RATE, model=tiny_wavlm_dir).fit().normalize_ is True
     plain = make_tiny_wavlm(tmp_path / "plain", do_normalize=False)
-    assert FMEmbeddingTransformer(model=plain).fit().normalize_ is False
+    assert FMEmbeddingTransformer(sampling_rate=RATE, model=plain).fit().normalize_ is False
     loud = clips[2] * 2
-    auto = FMEmbeddingTransformer(model=tiny_wavlm_dir).fit().transform([clips[2], loud])
+    auto = FMEmbeddingTransformer(sampling_rate=RATE, model=tiny_wavlm_dir).fit().transform([clips[2], loud])
     np.testing.assert_allclose(auto[0], auto[1], atol=1e-5)  # normalised: loudness is gone
-    raw = FMEmbeddingTransformer(model=tiny_wavlm_dir, normalize=False).fit().transform([clips[2], loud])
+    raw = FMEmbeddingTransformer(sampling_rate=RATE, model=tiny_wavlm_dir, normalize=False).fit().transform([clips[2], loud])
     assert np.abs(raw[0] - raw[1]).max() > 1e-3

@@ -17,6 +17,8 @@ from sklearn.utils.validation import check_is_fitted
 from .audio import Clips
 from .store import get_store
 
+__all__ = ["AudioTransformer", "RUNTIME_PARAMS", "check_targets"]
+
 #: Parameters that say how to run a model, shared by both transformers.
 RUNTIME_PARAMS = ("sampling_rate", "device", "dtype", "batch_size", "cache_dir", "progress")
 
@@ -39,10 +41,15 @@ class AudioTransformer(TransformerMixin, BaseEstimator):
         return tags
 
     # -- X -----------------------------------------------------------------------------------------
-    def _clips(self, X, native_rate, **kwargs) -> Clips:
-        """Return ``X`` as clips; arrays are at ``sampling_rate`` (default: the model's rate)."""
-        rate = native_rate if self.sampling_rate is None else self.sampling_rate
-        return Clips(X, sampling_rate=rate, **kwargs)
+    def _clips(self, X, **kwargs) -> Clips:
+        """Return ``X`` as clips; arrays are at ``sampling_rate``, which has no default.
+
+        An array's rate is never guessed from the model: two steps of one
+        pipeline would read the same array at two rates (48 kHz for CLAP,
+        16 kHz for a speech model) and still answer. Arrays without a stated
+        rate are refused; files carry their own.
+        """
+        return Clips(X, sampling_rate=self.sampling_rate, **kwargs)
 
     def _store(self):
         return get_store(self.cache_dir)
@@ -54,6 +61,9 @@ class AudioTransformer(TransformerMixin, BaseEstimator):
             raise ValueError(f"batch_size must be a positive integer, got {self.batch_size!r}.")
         if not isinstance(self.progress, (bool, np.bool_)):
             raise ValueError(f"progress must be True or False, got {self.progress!r}.")
+        from .models import resolve_device, resolve_dtype
+
+        resolve_dtype(self.dtype, resolve_device(self.device))  # a missing GPU fails here, not at load
 
     # -- output ----------------------------------------------------------------------------------------
     def get_feature_names_out(self, input_features=None):
@@ -71,3 +81,30 @@ class AudioTransformer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         return np.asarray(self._feature_names(), dtype=object)
+
+
+def check_targets(y, n_clips):
+    """Check ``y`` against ``X`` before any model loads (cheap; ``y=None`` passes).
+
+    Parameters
+    ----------
+    y : array-like or None
+        Labels, one per clip.
+    n_clips : int
+        Number of clips in ``X``.
+
+    Raises
+    ------
+    ValueError
+        If ``y`` is not 1-D or its length differs from the number of clips.
+    """
+    if y is None:
+        return
+    shape = np.shape(y)
+    if len(shape) != 1:
+        raise ValueError(f"y must be 1-D (one label per clip), got shape {shape}.")
+    if shape[0] != n_clips:
+        raise ValueError(
+            f"X holds {n_clips} clips but y holds {shape[0]} labels: they must match one to one "
+            "(checked before any model loads)."
+        )

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 __all__ = [
     "ZsfuseError",
+    "CacheError",
     "ClipError",
     "ClipNotFoundError",
+    "ClipWarning",
     "MissingDependencyError",
+    "ModelKindError",
     "ModelNotFoundError",
+    "RemoteCodeError",
+    "UnreadableFileError",
 ]
 
 
@@ -86,3 +91,42 @@ class MissingDependencyError(ZsfuseError, ImportError):
 
 class ModelNotFoundError(ZsfuseError, OSError):
     """A model is neither a local folder nor in the Hugging Face cache (offline)."""
+
+
+class ModelKindError(ZsfuseError, ValueError):
+    """A model folder or checkpoint holds another kind of model than the one asked for.
+
+    For example a WavLM folder given where a CLAP model is expected. The
+    message names the path, the kind found (read from its ``config.json`` or
+    checkpoint keys, before any weight is loaded) and the kinds accepted.
+    """
+
+
+class CacheError(ZsfuseError, OSError):
+    """The on-disk embedding store cannot be used (corrupt, read-only, not a database).
+
+    The message names the database file and what to do: delete the cache
+    folder (it only holds embeddings, which are recomputed), choose another
+    ``cache_dir``, or run without a disk cache (``cache_dir=None``,
+    ``--no-cache``).
+    """
+
+
+class UnreadableFileError(ZsfuseError, ValueError):
+    """A file zsfuse was asked to read is not what it should be (truncated, wrong format)."""
+
+
+class RemoteCodeError(ZsfuseError, PermissionError):
+    """A loaded file asks for ``trust_remote_code=True``, which the caller did not grant.
+
+    Loading a file never grants a model permission to run code it ships: the
+    caller must opt in at load time (``zsfuse.load(path, trust_remote_code=True)``,
+    ``zsfuse predict --trust-remote-code``).
+    """
+
+
+class ClipWarning(UserWarning):
+    """A clip is used, but probably not as meant (e.g. float samples far outside [-1, 1]).
+
+    The message names the clip (index and path) like :class:`ClipError`.
+    """

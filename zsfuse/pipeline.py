@@ -23,6 +23,12 @@ def make_zsfuse_pipeline(clap="msclap-2023", fm="microsoft/wavlm-large", labels=
     ``"features__zs__audio_repeats"`` and ``"clf__zs_weight"``. Nothing is
     loaded here: models load on first ``fit`` / ``transform``.
 
+    The FeatureUnion has pandas output (``set_output(transform="pandas")``,
+    also set on the two transformers): its columns are named
+    ``zs__zs_<label>`` and ``fm__fm_<i>``, so the classifier matches the
+    zero-shot columns to its classes by label -- also when a training set or
+    a cross-validation fold lacks one of the labels.
+
     Parameters
     ----------
     clap : str or CLAPZeroShotTransformer, default="msclap-2023"
@@ -45,7 +51,9 @@ def make_zsfuse_pipeline(clap="msclap-2023", fm="microsoft/wavlm-large", labels=
         * a plain name shared by both audio transformers -- the runtime
           parameters ``sampling_rate``, ``device``, ``dtype``,
           ``batch_size``, ``cache_dir``, ``progress`` -- goes to both (both
-          read the same ``X`` and should share one embedding store).
+          read the same ``X`` and should share one embedding store). Give
+          ``sampling_rate`` here when ``X`` holds arrays: it is then stated
+          once for every step (arrays without a stated rate are refused).
         * any other plain name goes to the one step that has it
           (``audio_repeats`` and ``templates`` to the zero-shot transformer,
           ``layers`` and ``pooling`` to the FM one, ``fusion`` and
@@ -86,10 +94,10 @@ def make_zsfuse_pipeline(clap="msclap-2023", fm="microsoft/wavlm-large", labels=
 
     zs = clap if isinstance(clap, BaseEstimator) else CLAPZeroShotTransformer(model=clap)
     fm_step = fm if isinstance(fm, BaseEstimator) else FMEmbeddingTransformer(model=fm)
-    pipe = Pipeline([
-        ("features", FeatureUnion([("zs", zs), ("fm", fm_step)])),
-        ("clf", LateFusionClassifier()),
-    ])
+    # named columns (zs__zs_<label>, fm__fm_<i>): the classifier matches the zero-shot
+    # block to its classes by label, also in a training set or CV fold that lacks a class
+    features = FeatureUnion([("zs", zs), ("fm", fm_step)]).set_output(transform="pandas")
+    pipe = Pipeline([("features", features), ("clf", LateFusionClassifier())])
     routed = {} if labels is None else {"features__zs__labels": labels}
     routed.update(_route(params, zs, fm_step, pipe.named_steps["clf"]))
     pipe.set_params(**routed)

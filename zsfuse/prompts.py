@@ -17,6 +17,8 @@ __all__ = [
     "ENSEMBLES",
     "TEXT_REPEAT_UNITS",
     "build_prompts",
+    "check_distinct_embeddings",
+    "check_distinct_prompts",
     "check_template",
     "class_logits",
     "emotion_words",
@@ -210,6 +212,71 @@ def build_prompts(classes, label_words, templates, text_repeats=1, text_repeat_u
         [repeat_text(t, w, text_repeats, text_repeat_unit) for t in templates for w in label_words[c]]
         for c in classes
     ]
+
+
+def _tied(items, same):
+    """Index pairs ``(i, j)``, ``i < j``, whose items are the same by ``same``."""
+    return [(i, j) for i in range(len(items)) for j in range(i + 1, len(items)) if same(items[i], items[j])]
+
+
+def _pairs(classes, tied):
+    return "; ".join(f"{classes[i]!r} and {classes[j]!r}" for i, j in tied)
+
+
+def check_distinct_prompts(classes, prompts):
+    """Refuse classes whose prompts are the same strings: their scores would always tie.
+
+    It happens with labels that differ only by case (``"Angry"``, ``"angry"``)
+    once their words are lower-cased, or with two classes given the same words.
+
+    Parameters
+    ----------
+    classes : sequence
+        The classes, in output order.
+    prompts : list of list of str
+        What :func:`build_prompts` returned.
+
+    Raises
+    ------
+    ValueError
+        Naming each pair of classes and one of their shared prompts.
+    """
+    classes = list(classes)
+    tied = _tied([sorted(set(p)) for p in prompts], lambda a, b: a == b)
+    if tied:
+        raise ValueError(
+            f"classes {_pairs(classes, tied)} get identical prompts (e.g. {prompts[tied[0][0]][0]!r}), "
+            "so their zero-shot scores would always tie. Give each class its own words with "
+            "label_words={...}, or merge the classes (labels that differ only by case are the usual cause)."
+        )
+
+
+def check_distinct_embeddings(classes, prompts, embeddings):
+    """Refuse classes whose prompt embeddings are identical (e.g. an uncased text tower).
+
+    Parameters
+    ----------
+    classes : sequence
+        The classes, in output order.
+    prompts : list of list of str
+        The prompts of each class.
+    embeddings : list of ndarray
+        ``embeddings[c]``: the text embeddings of class ``c``'s prompts.
+
+    Raises
+    ------
+    ValueError
+        Naming each pair of classes whose prompts the text tower cannot tell apart.
+    """
+    keyed = [np.unique(np.asarray(e, dtype=np.float64).round(6), axis=0) for e in embeddings]
+    tied = _tied(keyed, lambda a, b: a.shape == b.shape and np.array_equal(a, b))
+    if tied:
+        raise ValueError(
+            f"the text tower gives classes {_pairs(list(classes), tied)} identical embeddings: their "
+            f"prompts (e.g. {prompts[tied[0][0]][0]!r} and {prompts[tied[0][1]][0]!r}) differ only in "
+            "ways it ignores, such as letter case for an uncased tokenizer, so their zero-shot scores "
+            "would always tie. Give each class its own words with label_words={...}."
+        )
 
 
 def normalize_rows(x: np.ndarray) -> np.ndarray:

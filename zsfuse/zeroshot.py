@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from . import prompts as P
-from ._estimator import AudioTransformer
+from ._estimator import AudioTransformer, check_targets
 from .audio import PAD_MODES, repeat, window
 from .extraction import encode_clips, encode_texts
 
@@ -69,7 +69,10 @@ class CLAPZeroShotTransformer(AudioTransformer):
     output : {"logit", "proba", "log_proba"}, default="logit"
         Scores, softmax probabilities or log-probabilities.
     sampling_rate : int, optional
-        Rate of arrays in ``X``; default: the model's rate. Files carry their own.
+        Rate in Hz of the arrays in ``X``, required when ``X`` holds arrays: it
+        is never guessed from the model (a pipeline whose steps guessed would
+        read one array at two rates). Files carry their own rate. Everything is
+        resampled to the model's rate.
     device : str, default="auto"
         ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``, ``"cuda:N"``.
     dtype : str, default="auto"
@@ -205,6 +208,12 @@ class CLAPZeroShotTransformer(AudioTransformer):
             raise ValueError(f"labels must be mutually sortable (all strings or all numbers): {labels}") from exc
         if y is not None:
             y = np.asarray(y)
+            if len(np.unique(y)) < 2:
+                raise ValueError(
+                    f"y holds {len(np.unique(y))} class(es) {np.unique(y).tolist()}: a classifier fitted "
+                    "on the zero-shot scores needs at least 2. To score clips zero-shot alone, call "
+                    "fit(X) without y."
+                )
             unknown = sorted({str(v) for v in np.unique(y)} - {str(c) for c in classes})
             if unknown:
                 raise ValueError(
@@ -234,26 +243,52 @@ class CLAPZeroShotTransformer(AudioTransformer):
                 f"long={self.long_audio}|{_runtime(backend)}")
 
     # -- fit / transform ------------------------------------------------------------------------------------------
+    def _validate(self, X=None, y=None):
+        """Every check of ``fit`` that loads no model: parameters, ``X``, ``y`` and the prompts.
+
+        ``fit`` runs it first, so that a mistake fails at once instead of after
+        a model has loaded (and, in a pipeline, after other steps have encoded
+        every clip); ``zsfuse evaluate`` runs it on every grid point before
+        any extraction.
+
+        Returns
+        -------
+        classes : ndarray
+            The sorted classes.
+        prompts : list of list of str
+            The exact strings to embed, per class.
+        n_templates : int
+            Number of templates.
+        """
+        templates = self._check_params()
+        if X is not None:
+            check_targets(y, len(self._clips(X)))
+        classes = self._resolve_classes(y)
+        words = P.resolve_label_words(list(classes), self.label_words)
+        prompts = P.build_prompts(classes, words, templates, self.text_repeats, self.text_repeat_unit)
+        P.check_distinct_prompts(classes, prompts)
+        return classes, prompts, len(templates)
+
     def fit(self, X=None, y=None):
         """Embed the prompts of every class (nothing is learned from the audio).
 
         Parameters
         ----------
         X : sequence of clips, optional
-            Not read: zero-shot scores need no training audio. Accepted for the
-            scikit-learn API.
+            Not encoded: zero-shot scores need no training audio. When given,
+            its structure is checked (arrays need ``sampling_rate``) before any
+            model loads.
         y : array-like, optional
-            Labels; every one must be among the classes.
+            Labels, one per clip of ``X``; every one must be among the classes,
+            and there must be at least two distinct ones (a classifier is fitted
+            on these scores). Checked before any model loads.
 
         Returns
         -------
         self
         """
-        templates = self._check_params()
-        classes = self._resolve_classes(y)
-        words = P.resolve_label_words(list(classes), self.label_words)
+        classes, prompts, n_templates = self._validate(X, y)
         backend = self._backend()
-        prompts = P.build_prompts(classes, words, templates, self.text_repeats, self.text_repeat_unit)
         flat = [p for ps in prompts for p in ps]
         vectors = encode_texts(flat, self._store(), self._text_namespace(backend), backend.embed_text,
                                batch_size=max(self.batch_size, 32))
@@ -261,9 +296,10 @@ class CLAPZeroShotTransformer(AudioTransformer):
         for ps in prompts:
             per_class.append(np.stack(vectors[start : start + len(ps)]))
             start += len(ps)
+        P.check_distinct_embeddings(classes, prompts, per_class)
         self.classes_ = classes
         self.prompts_ = prompts
-        self.n_templates_ = len(templates)
+        self.n_templates_ = n_templates
         self.prototypes_ = P.prototypes(per_class, self.ensemble)
         self.logit_scale_ = backend.logit_scale()
         self.backend_fingerprint_ = backend.fingerprint
@@ -285,6 +321,9 @@ class CLAPZeroShotTransformer(AudioTransformer):
         ndarray of float32, shape (n_clips, dim)
         """
         check_is_fitted(self)
+        clips = self._clips(X)  # before any model loads
+        if len(clips) == 0:
+            return np.zeros((0, np.asarray(self.prototypes_[0]).shape[-1]), dtype=np.float32)
         backend = self._backend()
         if backend.fingerprint != self.backend_fingerprint_:
             warnings.warn(
@@ -292,7 +331,6 @@ class CLAPZeroShotTransformer(AudioTransformer):
                 f"({self.backend_fingerprint_}); refit to embed the prompts with it.",
                 UserWarning, stacklevel=2,
             )
-        clips = self._clips(X, backend.sampling_rate)
         long_audio = "windows" if self.long_audio == "mean" else self.long_audio
 
         def encode(batch):
@@ -328,8 +366,10 @@ class CLAPZeroShotTransformer(AudioTransformer):
         ndarray of float64, shape (n_clips, n_classes)
             Scores per class, columns in ``classes_`` order.
         """
-        logits = P.class_logits(self.embed_audio(X), self.prototypes_, self.logit_scale_,
-                                self.ensemble, self.n_templates_)
+        audio = self.embed_audio(X)
+        if audio.shape[0] == 0:
+            return np.zeros((0, len(self.classes_)), dtype=np.float64)
+        logits = P.class_logits(audio, self.prototypes_, self.logit_scale_, self.ensemble, self.n_templates_)
         if self.output == "logit":
             return logits
         log_p = logits - logits.max(axis=1, keepdims=True)

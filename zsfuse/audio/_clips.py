@@ -12,14 +12,19 @@ import hashlib
 import numbers
 import os
 import threading
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ..exceptions import ClipError, ClipNotFoundError
-from ._convert import channel_axis, to_float32, to_mono
+from ..exceptions import ClipError, ClipNotFoundError, ClipWarning, describe_clip
+from ._convert import MAX_CHANNELS, channel_axis, to_float32, to_mono
 from ._decode import decode_file, file_info
 from ._resample import resample
+
+#: Float samples beyond this magnitude get a :class:`~zsfuse.exceptions.ClipWarning`
+#: (+12 dB over full scale: not resampling overshoot, but audio in the wrong unit).
+FLOAT_PEAK_LIMIT = 4.0
 
 _SHAPE_HINT = "A clip is 1-D (samples) or 2-D (samples, channels) / (channels, samples)."
 
@@ -194,9 +199,11 @@ class Clips(Sequence):
             raise ClipError(i, None, "is raw bytes.", "Write it to a file or decode it to an array first.")
         samples = self._check_array(i, item, None)
         if self.sampling_rate is None:
-            raise ValueError(
-                f"X holds waveforms (clip {i} is an array) but sampling_rate is None; "
-                "pass the rate of the arrays, e.g. sampling_rate=16000."
+            raise ClipError(
+                i, None, "is an array of samples, but no sampling_rate was given, so its rate is unknown.",
+                "Pass the rate of the arrays once, e.g. sampling_rate=16000 (make_zsfuse_pipeline("
+                "..., sampling_rate=16000) gives it to every step), or pass file paths, which carry "
+                "their own rate. zsfuse never guesses it from the model.",
             )
         return (samples, self.sampling_rate)
 
@@ -257,6 +264,16 @@ class Clips(Sequence):
             raise ClipError(clip.index, clip.path, "is empty (0 samples).", "Remove it from X.")
         if clip.path is not None and not np.isfinite(clip.wave).all():
             raise ClipError(clip.index, clip.path, "has NaN or infinite samples.", "Fix or remove the file.")
+        peak = max(float(clip.wave.max()), -float(clip.wave.min()))
+        if peak > FLOAT_PEAK_LIMIT:
+            warnings.warn(
+                f"{describe_clip(clip.index, clip.path)}: its samples reach {peak:.4g}, far outside [-1, 1]: "
+                "float audio is expected in [-1, 1] (integer PCM stored as float, e.g. int16 values "
+                "cast to float32, looks like this). Divide it by 32768 for 16-bit PCM, or pass the "
+                "integer array itself: zsfuse scales integer PCM.",
+                ClipWarning,
+                stacklevel=3,
+            )
         if clip.seconds < self.min_seconds:
             why = f" ({self.min_reason})" if self.min_reason else ""
             raise ClipError(
@@ -356,6 +373,14 @@ def _as_sequence(X):
                 "pass [wave] for one clip."
             )
         if X.ndim == 2:
+            # (samples, channels): a short axis that fits a channel count and a long one, e.g.
+            # (48000, 2). A real (clips, samples) table is wider than tall.
+            if X.shape[1] <= MAX_CHANNELS and X.shape[0] >= 64 * X.shape[1]:
+                raise ValueError(
+                    f"X is a 2-D array of shape {X.shape}: as X, its rows are clips, which would be "
+                    f"{X.shape[0]} clips of {X.shape[1]} sample(s) each. It looks like one multichannel clip "
+                    "(samples, channels): pass [X] to use it as one clip (its channels are averaged)."
+                )
             return list(X)
         raise ValueError(
             f"X is a {X.ndim}-D array of shape {X.shape}; pass a 2-D array (one equal-length "

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..models import get_model, load_pretrained, model_fingerprint, resolve_model_path
+from ..exceptions import ModelKindError
+from ..models import get_model, load_pretrained, model_fingerprint, read_model_type, resolve_model_path
 from ._base import ClapBackend
 
 #: Known hub checkpoints (any other ClapModel id or folder works too).
@@ -16,8 +17,37 @@ HF_CLAP_MODELS = (
     "laion/larger_clap_music",
 )
 
+#: ``model_type`` values of speech foundation models (named in the error for a wrong folder).
+SPEECH_MODEL_TYPES = ("wav2vec2", "wavlm", "hubert", "data2vec-audio", "unispeech", "unispeech-sat", "whisper")
+
 # ClapFeatureExtractor's `padding` values -> zsfuse pad modes
 _PAD_MODES = {"repeatpad": "repeatpad", "repeat": "repeat", "pad": "zero"}
+
+
+def check_is_clap(path, model):
+    """Refuse a folder that holds another kind of model, before loading any weight.
+
+    Raises
+    ------
+    ModelKindError
+        Naming the folder, the ``model_type`` its ``config.json`` declares and
+        what to do with it.
+    """
+    model_type = read_model_type(path)
+    if model_type == "clap":
+        return
+    if model_type is None:
+        found = "no config.json with a model_type"
+    else:
+        found = f"a {model_type!r} model (config.json model_type)"
+    hint = ""
+    if model_type in SPEECH_MODEL_TYPES:
+        hint = " It is a speech foundation model: give it as the FM model (--fm, FMEmbeddingTransformer)."
+    raise ModelKindError(
+        f"CLAP model {model!r} ({path}) holds {found}, not a transformers CLAP model (model_type "
+        f"'clap'). Give a ClapModel folder or hub id such as laion/clap-htsat-unfused, or an MS-CLAP "
+        f"name (msclap-2023) or checkpoint file.{hint}"
+    )
 
 
 class HFClapBackend(ClapBackend):
@@ -38,6 +68,7 @@ class HFClapBackend(ClapBackend):
         self.device = device
         self.dtype = dtype if dtype is not None else torch.float32
         path = resolve_model_path(model, revision, what="CLAP model")
+        check_is_clap(path, model)
         self.path = path
         self.model = load_pretrained(ClapModel, path, trust_remote_code=trust_remote_code,
                                      what="CLAP model").to(device).eval()

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..exceptions import ZsfuseError
 
-__all__ = ["DEFAULT_GRID", "SYSTEMS", "EvaluationError", "evaluate", "resolve_grid"]
+__all__ = ["DEFAULT_GRID", "SYSTEMS", "EvaluationError", "evaluate", "preflight", "resolve_grid"]
 
 #: The systems compared, in display order.
 SYSTEMS = ("fm_baseline", "zero_shot", "zs_fuse")
@@ -91,6 +91,41 @@ def resolve_grid(grid, pipe):
                 )
             out[full] = [_plain(v) for v in values]
     return out
+
+
+def preflight(pipe, grid):
+    """Run every check that loads no model on every grid point, before any extraction.
+
+    A bad parameter value, a speech-model folder of the wrong kind or a layer
+    out of range then fails in seconds, not after every clip was encoded.
+
+    Parameters
+    ----------
+    pipe : sklearn.pipeline.Pipeline
+        A pipeline from :func:`zsfuse.make_zsfuse_pipeline`.
+    grid : dict
+        Pipeline parameter name -> list of values (see :func:`resolve_grid`).
+
+    Raises
+    ------
+    EvaluationError
+        Naming the grid point and what is wrong with it.
+    """
+    from sklearn.base import clone
+    from sklearn.model_selection import ParameterGrid
+
+    for point in [None, *ParameterGrid(grid)]:  # the fixed parameters first, then each grid point
+        candidate = clone(pipe).set_params(**(point or {}))
+        steps = dict(candidate.named_steps["features"].transformer_list)
+        if point is None:
+            steps["zs"]._store()  # opens the disk cache: an unusable one fails here (CacheError)
+        try:
+            steps["zs"]._validate()
+            steps["fm"].fit(None)  # reads the model's configuration, not its weights
+            candidate.named_steps["clf"]._check_params()
+        except ValueError as exc:
+            where = "" if point is None else f" (grid point {_jsonable(point)})"
+            raise EvaluationError(f"{exc}{where}") from exc
 
 
 def _plain(value):
@@ -165,6 +200,12 @@ def evaluate(dataset, *, clap="msclap-2023", fm="microsoft/wavlm-large", grid=No
     params = dict(params or {})
     if not any(k.split("__")[-1] == "label_words" for k in params):
         params["zs__label_words"] = emotion_words(classes)
+    clash = sorted(set(params) & {"labels", "device", "dtype", "batch_size", "cache_dir", "progress"})
+    if clash:
+        raise EvaluationError(
+            f"{clash} cannot be set through params (--set): they are arguments of evaluate of their own "
+            "(the classes come from the dataset; use --device, --dtype, --batch-size, --cache-dir)."
+        )
     if n_jobs != 1 and cache_dir is None:
         raise EvaluationError("n_jobs > 1 needs a cache_dir: the workers hand their embeddings over through it.")
     try:
@@ -175,6 +216,7 @@ def evaluate(dataset, *, clap="msclap-2023", fm="microsoft/wavlm-large", grid=No
     grid = resolve_grid(DEFAULT_GRID if grid is None else grid, pipe)
     chosen = _select_folds(dataset, folds)
     _check_folds(dataset, chosen)
+    preflight(pipe, grid)
 
     paths = list(dataset.paths)
     labels = np.asarray(dataset.labels, dtype=object)
@@ -313,7 +355,7 @@ def _run_fold(pipe, grid, fold, paths, labels, speakers, classes, inner_folds, n
     baseline = fm_baseline(steps["fm"], pipe.named_steps["clf"]).fit(X_train, y_train)
     predicted["fm_baseline"] = baseline.predict(X_test)
     zs = clone(steps["zs"]).fit(X_train, y_train)
-    predicted["zero_shot"] = zs.classes_[np.argmax(zs.transform(X_test), axis=1)]
+    predicted["zero_shot"] = zs.classes_[np.argmax(np.asarray(zs.transform(X_test)), axis=1)]
     fused, best, note = _fit_zs_fuse(pipe, grid, X_train, y_train, speakers[train], inner_folds, n_jobs)
     predicted["zs_fuse"] = fused.predict(X_test)
 

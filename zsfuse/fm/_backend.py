@@ -33,7 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..models import get_model, load_pretrained, model_fingerprint, resolve_model_path
+from ..exceptions import ModelKindError
+from ..models import get_model, load_pretrained, model_fingerprint, read_model_type, resolve_model_path
 from ._chunking import FrameGeometry, plan_batches
 from ._pooling import FrameStats
 
@@ -53,7 +54,7 @@ SUPPORTED_MODEL_TYPES = SSL_MODEL_TYPES + WHISPER_MODEL_TYPES
 _PADDING_SAFE = frozenset({"wav2vec2", "wavlm", "hubert", "unispeech", "unispeech-sat"})
 
 
-class UnsupportedModelError(ValueError):
+class UnsupportedModelError(ModelKindError):
     """The checkpoint is not a speech foundation model this transformer can read."""
 
 
@@ -93,29 +94,31 @@ class SpeechModelSpec:
 
 
 def _unsupported(model, model_type):
+    hint = ""
+    if model_type == "clap":
+        hint = " It is a CLAP model: give it as the zero-shot model (--clap, CLAPZeroShotTransformer)."
     return UnsupportedModelError(
         f"model {model!r} has model_type {model_type!r}, which is not a speech foundation model "
         f"FMEmbeddingTransformer supports. Supported checkpoint types: {', '.join(SUPPORTED_MODEL_TYPES)} "
         "(e.g. microsoft/wavlm-large, facebook/hubert-large-ll60k, facebook/wav2vec2-large-robust, "
-        "facebook/data2vec-audio-large, openai/whisper-small)."
+        f"facebook/data2vec-audio-large, openai/whisper-small).{hint}"
     )
 
 
 def read_config(path, model, trust_remote_code=False):
-    """Load a checkpoint's ``config.json`` and check its model type."""
+    """Load a checkpoint's ``config.json`` and check its model type.
+
+    The type is read from the JSON first, before transformers sees the folder:
+    a folder of another kind is refused without loading anything.
+    """
     from transformers import AutoConfig
 
+    model_type = read_model_type(path)
+    if model_type not in SUPPORTED_MODEL_TYPES:
+        raise _unsupported(model, model_type)
     try:
         config = load_pretrained(AutoConfig, path, trust_remote_code=trust_remote_code, what="speech model")
-    except (ValueError, KeyError) as exc:  # a model_type this transformers does not know
-        import json
-
-        model_type = None
-        try:
-            with open(os.path.join(path, "config.json"), encoding="utf-8") as f:
-                model_type = json.load(f).get("model_type")
-        except (OSError, ValueError):
-            pass
+    except (ValueError, KeyError) as exc:  # a config this transformers cannot read
         raise _unsupported(model, model_type) from exc
     if config.model_type not in SUPPORTED_MODEL_TYPES:
         raise _unsupported(model, config.model_type)

@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from .._estimator import AudioTransformer
+from .._estimator import AudioTransformer, check_targets
 from ..exceptions import ClipError
 from ..extraction import encode_clips
 from ._backend import load_speech_encoder, normalize_wave, read_spec
@@ -80,8 +80,10 @@ class FMEmbeddingTransformer(AudioTransformer):
         feature extractor (``do_normalize``). Whisper has its own log-mel
         normalisation: only ``"auto"`` or False.
     sampling_rate : int, optional
-        Rate of the arrays in ``X``; default: the model's rate (16 kHz). Files
-        carry their own rate; everything is resampled to the model's.
+        Rate in Hz of the arrays in ``X``, required when ``X`` holds arrays: it
+        is never guessed from the model (a pipeline whose steps guessed would
+        read one array at two rates). Files carry their own rate. Everything is
+        resampled to the model's rate.
     device : str, default="auto"
         ``"auto"`` (the first CUDA GPU when there is one), ``"cpu"``, ``"cuda"``,
         ``"cuda:N"``, ``"mps"``.
@@ -217,8 +219,9 @@ class FMEmbeddingTransformer(AudioTransformer):
         X : sequence of clips, optional
             Only its structure is checked (nothing is decoded or encoded):
             nothing is learned from audio.
-        y : ignored
-            Present for the scikit-learn API.
+        y : array-like, optional
+            Not used to fit; when given, it must hold one label per clip
+            (checked before any model file is read, so a mismatch fails at once).
 
         Returns
         -------
@@ -234,6 +237,8 @@ class FMEmbeddingTransformer(AudioTransformer):
             If the model is neither a folder nor in the Hugging Face cache.
         """
         self._check_params()
+        if X is not None:  # the structure of X and y, before any model file is read
+            check_targets(y, len(self._clips(X)))
         spec = read_spec(self.model, self.revision, self.trust_remote_code)
         layers = resolve_layers(self.layers, spec.n_layers)
         if spec.family == "whisper" and not isinstance(self.normalize, str) and bool(self.normalize):
@@ -251,8 +256,6 @@ class FMEmbeddingTransformer(AudioTransformer):
                 f"{geometry.context} frames of context on each side and must pool at least as many "
                 f"frames of its own; use max_seconds >= {shortest:.2f}."
             )
-        if X is not None:
-            self._clips(X, spec.sampling_rate)  # the structure of X (nothing decoded)
         self.model_type_ = spec.model_type
         self.n_layers_ = spec.n_layers
         self.hidden_size_ = spec.hidden_size
@@ -303,6 +306,9 @@ class FMEmbeddingTransformer(AudioTransformer):
             receptive field (the message names the clip).
         """
         check_is_fitted(self)
+        clips = self._clips(X)  # the structure of X, before any model loads
+        if len(clips) == 0:
+            return np.zeros((0, self.embedding_dim_), dtype=np.float32)
         encoder = self._encoder()
         spec = encoder.spec
         if (spec.n_layers, spec.hidden_size) != (self.n_layers_, self.hidden_size_):
@@ -314,7 +320,7 @@ class FMEmbeddingTransformer(AudioTransformer):
         min_samples = spec.geometry.min_samples
         reason = (f"the receptive field of the model's convolutional feature encoder, {min_samples} "
                   f"samples at {rate} Hz")
-        clips = self._clips(X, rate, min_seconds=min_samples / rate, min_reason=reason)
+        clips.min_seconds, clips.min_reason = min_samples / rate, reason
         max_samples = self._max_samples(spec)
         seconds = self.batch_seconds
         if isinstance(seconds, str):  # "auto"
@@ -349,8 +355,6 @@ class FMEmbeddingTransformer(AudioTransformer):
         vectors = encode_clips(clips, self._store(), self._namespace(encoder), encode,
                                batch_size=max(self.batch_size, _MIN_DECODE_GROUP), progress=self.progress,
                                desc="FM embeddings")
-        if not vectors:
-            return np.zeros((0, self.embedding_dim_), dtype=np.float32)
         return np.stack(vectors).astype(np.float32, copy=False)
 
     def _feature_names(self):

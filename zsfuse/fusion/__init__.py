@@ -128,17 +128,26 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
         zero-shot block is dropped, not multiplied by zero). With ``"stack"``
         it leaves the meta-learner the head's out-of-fold log-probabilities only.
     zs_columns : "auto" or sequence of int or str, default="auto"
-        The zero-shot block. ``"auto"``: the columns named ``zs_<label>`` --
-        also behind FeatureUnion prefixes, e.g. ``zs__zs_angry`` -- when ``X``
-        has feature names and one of them matches; otherwise the first
-        ``n_classes`` columns (the order of a FeatureUnion ``[zs, fm]``);
-        if ``X`` has no more than ``n_classes`` columns there is no room for
-        both blocks, and the classifier fits its head on all columns (no fusion,
-        with a :class:`FusionWarning`). A sequence selects the columns by index
-        or by name, one per class (an empty sequence: no zero-shot block).
-        Whenever the selected columns are named ``zs_<label>``, the labels must
-        be the classes of ``y`` -- a ``ValueError`` names both otherwise -- and
-        the columns are taken in ``classes_`` order.
+        The zero-shot block, always matched to ``classes_`` **by label**
+        when the labels are known. ``"auto"``:
+
+        1. the columns named ``zs_<label>`` -- also behind FeatureUnion
+           prefixes, e.g. ``zs__zs_angry`` -- when ``X`` has feature names
+           (a DataFrame; :func:`~zsfuse.make_zsfuse_pipeline` gives its
+           FeatureUnion pandas output for this);
+        2. else, with ``zs_labels``, the first ``len(zs_labels)`` columns;
+        3. else the first ``n_classes`` columns by position, with a
+           :class:`FusionWarning` (nothing says which label each holds); if
+           ``X`` has no more than ``n_classes`` columns there is no room for
+           both blocks, and the classifier fits its head on all columns (no
+           fusion, also a :class:`FusionWarning`).
+
+        Zero-shot columns of labels that are not classes of ``y`` (a training
+        set or CV fold that lacks a class) are left out of both blocks; a class
+        of ``y`` without a zero-shot column is a ``ValueError`` naming both
+        sides. A sequence selects the columns by index or by name, one per
+        class (an empty sequence: no zero-shot block); named ``zs_<label>``
+        columns are again matched by label.
     normalize : {"layernorm", "standard"} or None, default="layernorm"
         Normalisation of each block before the head: ``"layernorm"`` per sample
         (subtract the row mean, divide by ``sqrt(row variance + 1e-5)``, no
@@ -154,6 +163,12 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
     cv : int, cross-validation generator or iterable, default=5
         Splits of the out-of-fold head probabilities of ``"stack"`` (an int is
         a ``StratifiedKFold`` without shuffling); unused by the other modes.
+    zs_labels : sequence, optional
+        The labels of the zero-shot transformer (its ``labels``), for ``X``
+        without column names: its columns come first in ``X``, in sorted
+        label order, whatever order the labels are given in -- as
+        :class:`~zsfuse.CLAPZeroShotTransformer` writes them. With named
+        columns it is cross-checked against the names.
 
     Attributes
     ----------
@@ -168,7 +183,8 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
         Indices of the zero-shot columns in ``classes_`` order (empty: no
         zero-shot block).
     fm_columns_ : ndarray of int
-        Indices of the other columns (the FM block), in input order.
+        Indices of the FM block, in input order: every column outside the
+        zero-shot block.
     zs_input_ : {"logit", "proba"}
         How the zero-shot block of the training data was read: ``"proba"``
         when its rows were probability vectors (then ``log(max(p, 1e-12))``
@@ -209,7 +225,8 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
     >>> y = rng.integers(0, 3, 60)
     >>> zs = np.eye(3)[y] * 2 + rng.normal(size=(60, 3))     # zero-shot logits
     >>> fm = rng.normal(size=(60, 8)) + y[:, None] * 0.3      # an embedding
-    >>> clf = LateFusionClassifier(fusion="weighted", zs_weight=0.5).fit(np.hstack([zs, fm]), y)
+    >>> clf = LateFusionClassifier(fusion="weighted", zs_weight=0.5, zs_labels=(0, 1, 2))
+    >>> clf = clf.fit(np.hstack([zs, fm]), y)
     >>> clf.predict_proba(np.hstack([zs, fm])).shape
     (60, 3)
     """
@@ -223,14 +240,21 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
         normalize="layernorm",
         temperature="fit",
         cv=5,
+        zs_labels=None,
     ):
         self.estimator = estimator
         self.fusion = fusion
         self.zs_weight = zs_weight
         self.zs_columns = zs_columns
+        self.zs_labels = zs_labels
         self.normalize = normalize
         self.temperature = temperature
         self.cv = cv
+
+    def __setstate__(self, state):
+        # a classifier saved before a parameter existed loads with its default
+        state.setdefault("zs_labels", None)
+        super().__setstate__(state)
 
     # ------------------------------------------------------------------ validation
     def _check_params(self):
@@ -287,8 +311,8 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
                 f"contains only one class: {self.classes_[0]!r}."
             )
         names = getattr(self, "feature_names_in_", None)
-        zs = resolve_zs_columns(self.zs_columns, names, X.shape[1], self.classes_)
-        fm = np.setdiff1d(np.arange(X.shape[1]), zs).astype(np.intp)
+        zs, block = resolve_zs_columns(self.zs_columns, names, X.shape[1], self.classes_, self.zs_labels)
+        fm = np.setdiff1d(np.arange(X.shape[1]), block).astype(np.intp)
         self.zs_columns_, self.fm_columns_ = zs, fm
         if fm.size == 0 and self.fusion != "concat":
             raise ValueError(

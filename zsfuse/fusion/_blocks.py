@@ -95,21 +95,34 @@ def _as_index_list(spec, feature_names, n_features):
     return index
 
 
-def _order_by_labels(index, labels, classes):
-    """Reorder zero-shot columns to ``classes`` order, checking the labels match."""
-    class_names = [str(c) for c in classes]
-    if sorted(labels) != sorted(class_names) or len(set(labels)) != len(labels):
+def _label_key(label):
+    return str(label)
+
+
+def _match_labels(index, labels, classes, source):
+    """Pick, by label, the zero-shot column of each class (in ``classes`` order).
+
+    ``index[k]`` is the column of label ``labels[k]``. Labels that are not
+    classes of ``y`` are left out (a training set or CV fold that lacks a
+    class); a class of ``y`` without a column is an error naming both sides.
+    """
+    keys = [_label_key(label) for label in labels]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"The zero-shot columns ({source}) name a label twice: {list(labels)}.")
+    class_keys = [_label_key(c) for c in classes]
+    position = dict(zip(keys, index))
+    missing = [c for c in class_keys if c not in position]
+    if missing:
         raise ValueError(
-            f"The zero-shot columns are for the labels {labels}, but y has the classes {class_names}. "
-            "Give the zero-shot transformer the labels of y (labels=...), check that every class "
-            "occurs in the training data (of every CV fold), or choose the columns with zs_columns=."
+            f"The zero-shot columns ({source}) are for the labels {keys}, but y has the classes "
+            f"{class_keys}: no zero-shot column for {missing}. Give the zero-shot transformer every "
+            "class of y (labels=...), or choose the columns with zs_columns=."
         )
-    position = {label: i for i, label in zip(index, labels)}
-    return [position[c] for c in class_names]
+    return [position[c] for c in class_keys]
 
 
-def resolve_zs_columns(spec, feature_names, n_features, classes):
-    """Find the zero-shot block of ``X``.
+def resolve_zs_columns(spec, feature_names, n_features, classes, zs_labels=None):
+    """Find the zero-shot block of ``X`` and match its columns to the classes by label.
 
     Parameters
     ----------
@@ -121,50 +134,93 @@ def resolve_zs_columns(spec, feature_names, n_features, classes):
         Number of columns of ``X``.
     classes : ndarray
         ``classes_`` of the classifier.
+    zs_labels : sequence, optional
+        ``LateFusionClassifier.zs_labels``: the labels of the zero-shot
+        transformer, whose columns come first, in sorted label order.
 
     Returns
     -------
-    ndarray of int
+    zs : ndarray of int
         Indices of the zero-shot columns, one per class in ``classes`` order
         (empty when ``X`` has no zero-shot block).
+    block : ndarray of int
+        Every column of the zero-shot block, including those of labels that
+        are not classes of ``y`` (left out of both the zero-shot and the FM
+        block).
 
     Raises
     ------
     ValueError
-        When the zero-shot labels (read from the feature names) are not the
-        classes, or an explicit ``zs_columns`` is not one column per class.
+        When a class of ``y`` has no zero-shot column, the labels named by the
+        feature names and ``zs_labels`` disagree, or an explicit
+        ``zs_columns`` is not one column per class.
 
     Notes
     -----
-    With ``spec="auto"``: the columns named ``[<prefix>__]zs_<label>`` when
-    feature names are known and at least one matches; otherwise the first
-    ``n_classes`` columns when ``X`` has more than ``n_classes`` columns;
-    otherwise ``X`` has no room for both blocks and there is no zero-shot
-    block (a :class:`FusionWarning` says so).
+    With ``spec="auto"``, in this order:
+
+    1. feature names ``[<prefix>__]zs_<label>``: the block is those columns,
+       matched to the classes by label;
+    2. ``zs_labels``: the block is the first ``len(zs_labels)`` columns,
+       labelled in sorted order (the order of
+       :class:`~zsfuse.CLAPZeroShotTransformer`'s columns), matched by label;
+    3. neither: nothing says which labels the columns hold, so the first
+       ``n_classes`` columns are taken *by position* with a
+       :class:`FusionWarning` (a training set or fold that lacks one of the
+       zero-shot transformer's labels would shift them); with no more than
+       ``n_classes`` columns there is no room for both blocks and no
+       zero-shot block is used (also a :class:`FusionWarning`).
     """
     n_classes = len(classes)
+    empty = np.zeros(0, dtype=np.intp)
+    if zs_labels is not None:
+        zs_labels = _check_zs_labels(zs_labels)
     if isinstance(spec, str) and spec == "auto":
-        if feature_names is not None:
-            found = [(i, zs_label_of(n)) for i, n in enumerate(feature_names)]
-            found = [(i, label) for i, label in found if label is not None]
-            if found:
-                index, labels = zip(*found)
-                return np.asarray(_order_by_labels(list(index), list(labels), classes), dtype=np.intp)
+        named = _named_block(feature_names)
+        if named is not None:
+            index, labels = named
+            if zs_labels is not None and sorted(map(_label_key, labels)) != sorted(map(_label_key, zs_labels)):
+                raise ValueError(
+                    f"zs_labels={list(zs_labels)} disagrees with the zero-shot columns of X, named for "
+                    f"{[_label_key(label) for label in labels]}."
+                )
+            zs = _match_labels(index, labels, classes, "named zs_<label>")
+            return np.asarray(zs, dtype=np.intp), np.asarray(sorted(index), dtype=np.intp)
+        if zs_labels is not None:
+            width = len(zs_labels)
+            if width >= n_features:
+                raise ValueError(
+                    f"zs_labels names {width} zero-shot columns, but X has only {n_features} columns: "
+                    "no room for an FM block after them."
+                )
+            zs = _match_labels(list(range(width)), zs_labels, classes, f"zs_labels={list(zs_labels)}")
+            return np.asarray(zs, dtype=np.intp), np.arange(width, dtype=np.intp)
         if n_features > n_classes:
-            return np.arange(n_classes, dtype=np.intp)
+            warnings.warn(
+                f"LateFusionClassifier takes the first {n_classes} columns of X as the zero-shot block "
+                f"by position, for the classes {[_label_key(c) for c in classes]}: X has no column "
+                "names and zs_labels is not set, so it cannot check which label each column holds (a "
+                "training set or CV fold that lacks one of the zero-shot labels would shift them). Set "
+                "zs_labels to the zero-shot transformer's labels, or give X named columns "
+                "(FeatureUnion(...).set_output(transform='pandas'); make_zsfuse_pipeline does this).",
+                FusionWarning,
+                stacklevel=3,
+            )
+            block = np.arange(n_classes, dtype=np.intp)
+            return block, block
         warnings.warn(
             f"X has {n_features} column(s) for {n_classes} classes: no room for a zero-shot block of "
             f"{n_classes} columns before the FM block, so LateFusionClassifier fits its head on all "
-            "columns (no fusion). Name the zero-shot columns zs_<label> (fit on a DataFrame) or set "
-            "zs_columns=.",
+            "columns (no fusion). Name the zero-shot columns zs_<label> (fit on a DataFrame), set "
+            "zs_labels=, or set zs_columns=.",
             FusionWarning,
             stacklevel=3,
         )
-        return np.zeros(0, dtype=np.intp)
+        return empty, empty
 
     index = _as_index_list(spec, feature_names, n_features)
     if not index:
-        return np.zeros(0, dtype=np.intp)
+        return empty, empty
     if len(index) != n_classes:
         raise ValueError(
             f"zs_columns selects {len(index)} column(s), but y has {n_classes} classes "
@@ -173,8 +229,33 @@ def resolve_zs_columns(spec, feature_names, n_features, classes):
     if feature_names is not None:
         labels = [zs_label_of(feature_names[i]) for i in index]
         if all(label is not None for label in labels):
-            index = _order_by_labels(index, labels, classes)
-    return np.asarray(index, dtype=np.intp)
+            index = _match_labels(index, labels, classes, "named zs_<label>")
+    return np.asarray(index, dtype=np.intp), np.asarray(sorted(index), dtype=np.intp)
+
+
+def _named_block(feature_names):
+    """``(indices, labels)`` of the columns named ``[<prefix>__]zs_<label>``, or None."""
+    if feature_names is None:
+        return None
+    found = [(i, zs_label_of(n)) for i, n in enumerate(feature_names)]
+    found = [(i, label) for i, label in found if label is not None]
+    if not found:
+        return None
+    index, labels = zip(*found)
+    return list(index), list(labels)
+
+
+def _check_zs_labels(zs_labels):
+    """``zs_labels`` as a list in the zero-shot transformer's column order (sorted)."""
+    if isinstance(zs_labels, str) or not hasattr(zs_labels, "__iter__"):
+        raise ValueError(f"zs_labels must be a sequence of labels, got {zs_labels!r}.")
+    labels = list(zs_labels)
+    if len(labels) < 2 or len(set(map(_label_key, labels))) != len(labels):
+        raise ValueError(f"zs_labels must hold at least 2 distinct labels, got {labels!r}.")
+    try:
+        return sorted(labels)
+    except TypeError:
+        raise ValueError(f"zs_labels must be mutually sortable (all strings or all numbers): {labels!r}") from None
 
 
 def layernorm(x, eps=LAYERNORM_EPS):

@@ -191,6 +191,33 @@ def resolve_model_path(model, revision=None, what="model") -> str:
         raise _not_found(model, revision, what, f"{type(exc).__name__}: {exc}") from exc
 
 
+def read_model_type(path) -> str | None:
+    """Return ``model_type`` from a model folder's ``config.json`` (None when absent or unreadable).
+
+    Plain JSON: no transformers import, no code from the folder. Used to
+    recognise a model by its content before any weight is loaded.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A model folder.
+
+    Returns
+    -------
+    str or None
+        E.g. ``"clap"``, ``"wavlm"``, ``"whisper"``.
+    """
+    import json
+
+    try:
+        with open(os.path.join(os.fspath(path), "config.json"), encoding="utf-8") as f:
+            config = json.load(f)
+    except (OSError, ValueError):
+        return None
+    value = config.get("model_type") if isinstance(config, dict) else None
+    return value if isinstance(value, str) else None
+
+
 def load_pretrained(cls, model, revision=None, *, trust_remote_code=False, what="model", **kwargs):
     """Load a transformers object through :func:`resolve_model_path`.
 
