@@ -1,9 +1,10 @@
-"""skops persistence: zsfuse.save / zsfuse.load / TRUSTED_TYPES; pickle and joblib."""
+"""skops persistence: zsfuse.save / zsfuse.load / zsfuse.inspect / TRUSTED_TYPES; pickle and joblib."""
 
 import io
 import json
 import os
 import pickle
+import shutil
 import zipfile
 
 import joblib
@@ -11,12 +12,14 @@ import numpy as np
 import pytest
 import skops.io as sio
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
 import zsfuse
 from zsfuse import TRUSTED_TYPES, LateFusionClassifier, make_zsfuse_pipeline
 from zsfuse.fm import FMEmbeddingTransformer
-from zsfuse.models import clear_model_cache
+from zsfuse.exceptions import RemoteCodeError, UnreadableFileError
+from zsfuse.models import cached_models, clear_model_cache
 from zsfuse.persistence import UntrustedTypesError
 from zsfuse.store import clear_stores
 from zsfuse.testing import make_audio_tree
@@ -161,3 +164,307 @@ def test_trust_everything_is_not_an_option(tmp_path, trusted):
                        tmp_path / "clf.skops")
     with pytest.raises(TypeError, match="never loads with trusted=True"):
         zsfuse.load(path, trusted=trusted)
+
+
+# -- a saved file can never make zsfuse run code -------------------------------------------------------
+
+
+def unfitted(clap="someone/clap", fm="someone/fm", **params):
+    """A ZS-Fuse pipeline that is never fitted: dumping it loads no model."""
+    return make_zsfuse_pipeline(clap=clap, fm=fm, labels=LABELS, device="cpu", **params)
+
+
+#: name -> (estimator to dump, the step path, its model id, the value of trust_remote_code)
+REMOTE_CODE_CASES = {
+    "fm-true": (lambda: unfitted(fm__trust_remote_code=True), "features__fm", "someone/fm", True),
+    "zs-string-yes": (lambda: unfitted(zs__trust_remote_code="yes"), "features__zs", "someone/clap", "yes"),
+    "nested-in-grid-search": (
+        lambda: GridSearchCV(unfitted(zs__trust_remote_code=True), {"clf__zs_weight": [0.0, 1.0]}),
+        "estimator__features__zs", "someone/clap", True),
+    "fm-alone": (lambda: FMEmbeddingTransformer(model="someone/fm", trust_remote_code=np.True_), "",
+                 "someone/fm", True),
+}
+
+
+def trust_values(estimator):
+    return {k: v for k, v in estimator.get_params(deep=True).items() if k.endswith("trust_remote_code")}
+
+
+@pytest.mark.parametrize("case", sorted(REMOTE_CODE_CASES))
+def test_a_file_that_grants_remote_code_is_refused_unless_the_caller_opts_in(tmp_path, case):
+    make, step, model, value = REMOTE_CODE_CASES[case]
+    estimator = make()
+    path = tmp_path / "remote.skops"
+    with pytest.warns(UserWarning, match="trust_remote_code"):
+        zsfuse.save(estimator, path)
+    with pytest.raises(RemoteCodeError) as info:
+        zsfuse.load(path)
+    message = str(info.value)
+    assert isinstance(info.value, PermissionError)
+    for needle in (str(path), model, "zsfuse.load(path, trust_remote_code=True)", "--trust-remote-code"):
+        assert needle in message, (needle, message)
+    if step:
+        assert f"step {step} " in message, message
+    loaded = zsfuse.load(path, trust_remote_code=True)
+    assert trust_values(loaded) == trust_values(estimator)
+    assert value in trust_values(loaded).values()
+
+
+def test_remote_code_is_refused_before_anything_is_built(tmp_path, monkeypatch):
+    path = zsfuse.save(unfitted(fm__trust_remote_code=True), tmp_path / "remote.skops")
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("skops.io.load was called: something was built")
+
+    monkeypatch.setattr(sio, "load", no_build)
+    with pytest.raises(RemoteCodeError, match="features__fm"):
+        zsfuse.load(path)
+
+
+def test_the_loaded_object_is_checked_too(tmp_path, monkeypatch):
+    """The authoritative check walks what skops built, whatever the schema scan saw."""
+    import zsfuse.persistence as persistence
+
+    path = zsfuse.save(GridSearchCV(unfitted(fm__trust_remote_code="yes"), {"clf__zs_weight": [0.0]}),
+                       tmp_path / "remote.skops")
+    monkeypatch.setattr(persistence, "_remote_code_in_schema", lambda *args, **kwargs: [])
+    with pytest.raises(RemoteCodeError, match="estimator__features__fm"):
+        zsfuse.load(path)
+
+
+def _rewrite(path, edit):
+    """Rewrite a skops file with ``edit(schema)`` applied to its schema (other members kept)."""
+    with zipfile.ZipFile(path) as z:
+        entries = {name: z.read(name) for name in z.namelist()}
+    schema = json.loads(entries["schema.json"])
+    edit(schema)
+    entries["schema.json"] = json.dumps(schema).encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        for name, data in entries.items():
+            z.writestr(name, data)
+    path.write_bytes(buffer.getvalue())
+
+
+def _step_attrs(schema, name):
+    """The attribute nodes of the zsfuse step ``name`` ("zs" or "fm") of an unfitted ZS-Fuse pipeline."""
+    union = schema["content"]["content"]["steps"]["content"][0]["content"][1]
+    for item in union["content"]["content"]["transformer_list"]["content"]:
+        if json.loads(item["content"][0]["content"]) == name:
+            return item["content"][1]["content"]["content"]
+    raise AssertionError(name)
+
+
+def test_a_value_aliased_through_skops_object_ids_is_seen(tmp_path):
+    """A file may reuse the ``__id__`` of an earlier node: skops then builds the earlier node's value."""
+    path = tmp_path / "aliased.skops"
+    zsfuse.save(unfitted(), path)
+
+    def alias(schema):
+        # fm's trust_remote_code still reads "false", but its id is the one of zs's model string
+        _step_attrs(schema, "fm")["trust_remote_code"]["__id__"] = _step_attrs(schema, "zs")["model"]["__id__"]
+
+    _rewrite(path, alias)
+    assert zsfuse.load(path, trust_remote_code=True).get_params()["features__fm__trust_remote_code"] == "someone/clap"
+    steps = {s.path: s for s in zsfuse.inspect(path).steps}
+    assert steps["features__fm"].trust_remote_code == "someone/clap"
+    with pytest.raises(RemoteCodeError, match="features__fm"):
+        zsfuse.load(path)
+
+
+def test_trust_remote_code_none_loads_as_false(tmp_path):
+    """None would make transformers ask on the terminal; a loaded file never does."""
+    path = zsfuse.save(unfitted(fm__trust_remote_code=None), tmp_path / "none.skops")
+    assert zsfuse.load(path).get_params()["features__fm__trust_remote_code"] is False
+
+
+@pytest.mark.parametrize("value", ["yes", 1, None])
+def test_load_takes_only_true_or_false_as_the_opt_in(tmp_path, value):
+    path = zsfuse.save(unfitted(), tmp_path / "p.skops")
+    with pytest.raises(TypeError, match="trust_remote_code"):
+        zsfuse.load(path, trust_remote_code=value)
+
+
+def make_code_shipping_model(base, folder, marker):
+    """A copy of the model folder ``base`` whose config maps to Python code that writes ``marker`` when imported.
+
+    transformers imports that code only when ``trust_remote_code`` is truthy; otherwise it uses
+    its own class for the config's (known) model type.
+    """
+    shutil.copytree(base, folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["auto_map"] = {"AutoConfig": "modeling_x.ShippedConfig", "AutoModel": "modeling_x.ShippedModel"}
+    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "modeling_x.py").write_text(
+        "import pathlib\n"
+        f"pathlib.Path({str(marker)!r}).write_text('the shipped code ran')\n"
+        "from transformers import WavLMConfig\n"
+        "class ShippedConfig(WavLMConfig):\n"
+        "    pass\n"
+    )
+    return str(folder)
+
+
+def test_shipped_code_is_never_imported_by_load_or_inspect(tmp_path, tiny_wavlm_dir):
+    marker = tmp_path / "marker.txt"
+    shipped = make_code_shipping_model(tiny_wavlm_dir, tmp_path / "shipped-model", marker)
+    clear_model_cache()
+    for grant in (True, False):
+        path = tmp_path / f"shipped-{grant}.skops"
+        zsfuse.save(unfitted(clap=shipped, fm=shipped, zs__trust_remote_code=grant,
+                             fm__trust_remote_code=grant), path)
+        info = zsfuse.inspect(path)
+        assert {s.model for s in info.steps} == {shipped}
+        assert {s.trust_remote_code for s in info.steps} == {grant}
+        if grant:
+            with pytest.raises(RemoteCodeError, match="shipped-model"):
+                zsfuse.load(path)
+        zsfuse.load(path, trust_remote_code=True)  # loading never loads a model
+        zsfuse.load(path.as_posix(), trust_remote_code=grant)
+        assert not marker.exists()
+    assert cached_models() == []
+
+
+# -- zsfuse.inspect: what a file will load, without loading it -------------------------------------------
+
+
+def test_inspect_lists_the_models_of_a_pipeline_without_loading_them(fitted, tmp_path, tiny_clap_dir,
+                                                                   tiny_wavlm_dir, monkeypatch):
+    pipe, _, _ = fitted
+    union = pipe.named_steps["features"]
+    names = getattr(union, "_transformers_feature_names_out", None)  # pandas output: pandas Index objects
+    kinds = None if names is None else [type(n) for n in names]
+    path = zsfuse.save(pipe, tmp_path / "zsfuse.skops")
+    assert getattr(union, "_transformers_feature_names_out", None) is names  # save leaves the pipeline as it was
+    assert kinds is None or [type(n) for n in names] == kinds
+    clear_model_cache()
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("inspect built the file's objects")
+
+    monkeypatch.setattr(sio, "load", no_build)
+    info = zsfuse.inspect(path)
+    assert cached_models() == []
+    assert info.path == str(path) and info.root == "sklearn.pipeline.Pipeline"
+    assert set(info.untrusted_types) == set(TRUSTED_TYPES) and info.foreign_types == ()
+    assert "sklearn.linear_model._logistic.LogisticRegression" in info.types
+    assert [s.path for s in info.steps] == ["features__zs", "features__fm"]
+    zs, fm = info.steps
+    assert zs.cls == "zsfuse.zeroshot.CLAPZeroShotTransformer" and zs.model == tiny_clap_dir
+    assert fm.cls == "zsfuse.fm._transformer.FMEmbeddingTransformer" and fm.model == tiny_wavlm_dir
+    for step in info.steps:
+        assert step.fitted and step.trust_remote_code is False and step.device == "cpu"
+        assert step.revision is None and step.cache_dir is None
+    assert zs.version is None and zs.text_model is None
+    assert info.models == (tiny_clap_dir, tiny_wavlm_dir)
+    assert info.refusals == ()
+    text = str(info)
+    for needle in (str(path), tiny_clap_dir, tiny_wavlm_dir, "features__zs", "features__fm", "trust_remote_code"):
+        assert needle in text, needle
+    as_dict = json.loads(json.dumps(info.to_dict()))
+    assert [s["model"] for s in as_dict["steps"]] == [tiny_clap_dir, tiny_wavlm_dir]
+    assert zsfuse.inspect is zsfuse.persistence.inspect
+
+
+def test_inspect_names_what_load_would_refuse(tmp_path):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, 6)), np.arange(30) % 3
+    path = tmp_path / "custom.skops"
+    with pytest.warns(UserWarning):
+        zsfuse.save(make_pipeline(Doubler(), LateFusionClassifier()).fit(X, y), path)
+    info = zsfuse.inspect(path)
+    assert info.foreign_types == (qualified(Doubler),) and info.steps == ()
+    assert any(qualified(Doubler) in r for r in info.refusals)
+    search = tmp_path / "search.skops"
+    zsfuse.save(GridSearchCV(unfitted(fm__trust_remote_code=True, cache_dir="/data/emb"),
+                             {"clf__zs_weight": [0.0]}), search)
+    info = zsfuse.inspect(search)
+    assert [s.path for s in info.steps] == ["estimator__features__zs", "estimator__features__fm"]
+    assert [s.trust_remote_code for s in info.steps] == [False, True]
+    assert {s.cache_dir for s in info.steps} == {"/data/emb"}
+    assert any("estimator__features__fm" in r and "trust_remote_code" in r for r in info.refusals)
+    assert "trust_remote_code" in str(info) and not info.steps[0].fitted
+
+
+def test_inspect_notes_a_scikit_learn_memory_folder(tmp_path):
+    from sklearn.pipeline import Pipeline
+
+    path = zsfuse.save(Pipeline([("clf", LateFusionClassifier())], memory="/shared/joblib-cache"),
+                       tmp_path / "memory.skops")
+    info = zsfuse.inspect(path)
+    assert info.steps == () and info.refusals == ()
+    assert info.types == ("sklearn.pipeline.Pipeline", "zsfuse.fusion.LateFusionClassifier")
+    assert len(info.notes) == 1 and "/shared/joblib-cache" in info.notes[0] and "pickle" in info.notes[0]
+    assert "/shared/joblib-cache" in str(info)
+
+
+# -- files that are not skops files: one clear error ------------------------------------------------------
+
+
+def _good_file(tmp_path):
+    rng = np.random.default_rng(0)
+    clf = LateFusionClassifier().fit(rng.normal(size=(30, 6)), np.arange(30) % 3)
+    return zsfuse.save(clf, tmp_path / "good.skops")
+
+
+def _zip(path, members):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    path.write_bytes(buffer.getvalue())
+    return path
+
+
+def _bad_file(tmp_path, kind):
+    bad = tmp_path / f"{kind}.skops"
+    if kind == "truncated":
+        data = open(_good_file(tmp_path), "rb").read()
+        bad.write_bytes(data[: len(data) // 2])
+    elif kind == "not-a-zip":
+        bad.write_bytes(b"this is not a zip archive\n" * 20)
+    elif kind == "zip-without-schema":
+        _zip(bad, {"readme.txt": "hello"})
+    elif kind == "empty":
+        bad.write_bytes(b"")
+    elif kind == "directory":
+        bad.mkdir()
+    elif kind == "newer-protocol":
+        data = open(_good_file(tmp_path), "rb").read()
+        bad.write_bytes(data)
+        _rewrite(bad, lambda schema: schema.update(protocol=999))
+    elif kind == "schema-not-json":
+        _zip(bad, {"schema.json": "{not json"})
+    elif kind == "foreign-schema":
+        _zip(bad, {"schema.json": json.dumps({"format": "something else", "version": 3})})
+    elif kind == "unknown-node":
+        _zip(bad, {"schema.json": json.dumps({"protocol": 2, "__class__": "Thing", "__module__": "elsewhere",
+                                              "__loader__": "NoSuchNode", "content": {}})})
+    else:  # pragma: no cover
+        raise AssertionError(kind)
+    return bad
+
+
+BAD_FILES = ["truncated", "not-a-zip", "zip-without-schema", "empty", "directory", "newer-protocol",
+             "schema-not-json", "foreign-schema", "unknown-node"]
+
+
+@pytest.mark.parametrize("kind", BAD_FILES)
+def test_a_bad_file_gives_one_clear_error(tmp_path, kind):
+    bad = _bad_file(tmp_path, kind)
+    for read in (zsfuse.load, zsfuse.inspect):
+        with pytest.raises(UnreadableFileError) as info:
+            read(bad)
+        message = str(info.value)
+        assert str(bad) in message, message
+        assert "\n" not in message
+        assert "zsfuse.save" in message or "check the path" in message, message
+    if kind == "newer-protocol":
+        assert "999" in message and "skops" in message
+
+
+def test_a_missing_file_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="gone.skops"):
+        zsfuse.load(tmp_path / "gone.skops")
+    with pytest.raises(FileNotFoundError, match="gone.skops"):
+        zsfuse.inspect(tmp_path / "gone.skops")

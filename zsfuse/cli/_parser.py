@@ -107,12 +107,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     pr = sub.add_parser(
         "predict", parents=[common], help="labels and probabilities from a saved pipeline",
-        description="Predict with a pipeline saved by zsfuse.save (skops).",
+        description="Predict with a pipeline saved by zsfuse.save (skops). A file that asks for "
+                    "trust_remote_code is refused unless --trust-remote-code is given; --show prints what "
+                    "a file holds (its types and the model ids/paths it would load) without loading it.",
     )
     pr.add_argument("model", help="a .skops file written by zsfuse.save")
-    pr.add_argument("files", nargs="+", help="audio files")
+    pr.add_argument("files", nargs="*", help="audio files (none needed with --show)")
     pr.add_argument("--device", default=None, help="run the models on this device instead of the saved one")
-    pr.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    pr.add_argument("--json", action="store_true", help="print JSON instead of a table (also with --show)")
+    pr.add_argument("--show", action="store_true",
+                    help="print what MODEL holds -- types, steps, model ids/paths, trust_remote_code, device, "
+                         "cache folder -- and exit, without loading it or any model")
+    pr.add_argument("--trust-remote-code", action="store_true",
+                    help="accept a file whose models may run Python code they ship (trust_remote_code); "
+                         "only for files and models you trust")
     pr.set_defaults(run=_predict)
 
     demo = sub.add_parser(

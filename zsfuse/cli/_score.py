@@ -58,14 +58,27 @@ def run_zero_shot(args):
 
 
 def run_predict(args):
-    """Labels and class probabilities from a pipeline saved with :func:`zsfuse.save`."""
-    from ..persistence import load
+    """Labels and class probabilities from a pipeline saved with :func:`zsfuse.save`.
 
-    if not os.path.isfile(args.model):
-        raise FileNotFoundError(f"model file {args.model!r} does not exist; save one with zsfuse.save(pipe, path).")
-    model = load(args.model)
+    With ``--show``, print what the file holds (:func:`zsfuse.inspect`) and
+    load nothing. Nothing is printed before every clip is scored, so an error
+    leaves no partial output.
+    """
+    from ..persistence import inspect, load
+
+    if getattr(args, "show", False):
+        info = inspect(args.model)
+        print(json.dumps(info.to_dict(), indent=2) if args.json else str(info))
+        return 0
+    if not args.files:
+        raise ValueError(
+            f"no audio files given: zsfuse predict {args.model} FILE [FILE ...]; or add --show to see "
+            "what the model file holds."
+        )
+    model = load(args.model, trust_remote_code=bool(getattr(args, "trust_remote_code", False)))
     if args.device is not None:
-        model.set_params(**{k: args.device for k in model.get_params(deep=True) if k.endswith("__device")})
+        model.set_params(**{k: args.device for k in model.get_params(deep=True)
+                            if k == "device" or k.endswith("__device")})
     if not hasattr(model, "predict_proba"):
         raise ValueError(f"{args.model!r} holds a {type(model).__name__}, which has no predict_proba.")
     proba = model.predict_proba(args.files)
