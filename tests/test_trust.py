@@ -248,3 +248,39 @@ def test_new_exceptions_are_zsfuse_errors():
     from zsfuse.fm import UnsupportedModelError
 
     assert issubclass(UnsupportedModelError, ModelKindError) and issubclass(UnsupportedModelError, ValueError)
+
+
+# -- 2. parameters that could reach code ------------------------------------------------------------------
+
+
+def test_a_loaded_pipeline_memory_folder_is_reset(tmp_path):
+    from sklearn.pipeline import Pipeline as SkPipeline
+
+    X, y = _task()
+    pipe = SkPipeline([("clf", LateFusionClassifier(zs_labels=LABELS))], memory=str(tmp_path / "joblib"))
+    path = zsfuse.save(pipe.fit(X, y), tmp_path / "memory.skops")
+    with pytest.warns(UserWarning, match=r"memory=.*joblib.*reset to None"):
+        loaded = zsfuse.load(path)
+    assert loaded.memory is None
+    np.testing.assert_array_equal(loaded.predict(X), pipe.predict(X))
+
+
+@pytest.mark.parametrize("value", ["yes", None, 1])
+def test_trust_remote_code_must_be_a_real_bool(tiny_clap_dir, tiny_wavlm_dir, value):
+    with pytest.raises(ValueError, match="trust_remote_code must be True or False"):
+        CLAPZeroShotTransformer(model=tiny_clap_dir, labels=LABELS, trust_remote_code=value).fit()
+    with pytest.raises(ValueError, match="trust_remote_code must be True or False"):
+        FMEmbeddingTransformer(model=tiny_wavlm_dir, trust_remote_code=value).fit()
+
+
+def test_load_pretrained_grants_remote_code_only_for_true(tiny_wavlm_dir, monkeypatch):
+    from transformers import AutoConfig
+
+    from zsfuse.models import load_pretrained
+
+    seen = []
+    monkeypatch.setattr(AutoConfig, "from_pretrained",
+                        classmethod(lambda cls, path, trust_remote_code=None, **kw: seen.append(trust_remote_code)))
+    for value in ("yes", None, 1, False, True):
+        load_pretrained(AutoConfig, tiny_wavlm_dir, trust_remote_code=value)
+    assert seen == [False, False, False, False, True]

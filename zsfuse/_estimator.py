@@ -59,8 +59,9 @@ class AudioTransformer(TransformerMixin, BaseEstimator):
         if not (isinstance(self.batch_size, numbers.Integral) and not isinstance(self.batch_size, bool)
                 and self.batch_size >= 1):
             raise ValueError(f"batch_size must be a positive integer, got {self.batch_size!r}.")
-        if not isinstance(self.progress, (bool, np.bool_)):
-            raise ValueError(f"progress must be True or False, got {self.progress!r}.")
+        for name in ("progress", "trust_remote_code"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}.")
         from .models import resolve_device, resolve_dtype
 
         resolve_dtype(self.dtype, resolve_device(self.device))  # a missing GPU fails here, not at load

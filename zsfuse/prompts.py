@@ -220,7 +220,12 @@ def _tied(items, same):
 
 
 def _pairs(classes, tied):
-    return "; ".join(f"{classes[i]!r} and {classes[j]!r}" for i, j in tied)
+    return "; ".join(f"{_plain(classes[i])!r} and {_plain(classes[j])!r}" for i, j in tied)
+
+
+def _plain(label):
+    """A numpy scalar label as the Python value it holds (its repr is then the same in numpy 1 and 2)."""
+    return label.item() if isinstance(label, np.generic) else label
 
 
 def check_distinct_prompts(classes, prompts):

@@ -121,7 +121,7 @@ class MSClapBackend(ClapBackend):
         self.version = version
         cfg = msclap_config(version)
         text_path = resolve_model_path(text_model or cfg["text_model"], what="MS-CLAP text tower")
-        text_config = AutoConfig.from_pretrained(text_path)
+        text_config = AutoConfig.from_pretrained(text_path, trust_remote_code=False)
         family = text_config.model_type
         if family not in ("gpt2", "bert"):
             raise ValueError(f"MS-CLAP text tower {text_path!r} is a {family!r} model; expected gpt2 or bert.")
@@ -149,7 +149,7 @@ class MSClapBackend(ClapBackend):
                 f"tower {text_path!r}: {len(missing)} weights missing (e.g. {missing[:3]})."
             )
         self.model = clap.to(device).eval()
-        self.tokenizer = AutoTokenizer.from_pretrained(text_path)
+        self.tokenizer = AutoTokenizer.from_pretrained(text_path, trust_remote_code=False)
         if family == "gpt2":
             self.tokenizer.add_special_tokens({"pad_token": "!"})  # as msclap; pooling ignores it
         self.max_text_tokens = int(cfg["text_len"])

@@ -129,7 +129,7 @@ def _feature_extractor(path, model, family, config):
     from transformers import AutoFeatureExtractor
 
     try:
-        return AutoFeatureExtractor.from_pretrained(path)
+        return AutoFeatureExtractor.from_pretrained(path, trust_remote_code=False)
     except (OSError, ValueError):
         pass
     warnings.warn(

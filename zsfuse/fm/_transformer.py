@@ -207,8 +207,6 @@ class FMEmbeddingTransformer(AudioTransformer):
         if not (isinstance(self.normalize, str) and self.normalize == "auto") and \
                 not isinstance(self.normalize, (bool, np.bool_)):
             raise ValueError(f"normalize must be 'auto', True or False, got {self.normalize!r}.")
-        if not isinstance(self.trust_remote_code, (bool, np.bool_)):
-            raise ValueError(f"trust_remote_code must be True or False, got {self.trust_remote_code!r}.")
 
     # -- fit / transform -------------------------------------------------------------------------------
     def fit(self, X=None, y=None):

@@ -243,6 +243,10 @@ def load_pretrained(cls, model, revision=None, *, trust_remote_code=False, what=
         What ``cls.from_pretrained`` returns.
     """
     path = resolve_model_path(model, revision, what)
+    # only a real True grants it: transformers reads None as "ask on the terminal", and any
+    # other truthy value as yes
+    trust_remote_code = trust_remote_code is True or (type(trust_remote_code).__name__ == "bool_"
+                                                     and bool(trust_remote_code))
     try:
         return cls.from_pretrained(path, trust_remote_code=trust_remote_code, **kwargs)
     except OSError as exc:
