@@ -284,3 +284,8 @@ def test_load_pretrained_grants_remote_code_only_for_true(tiny_wavlm_dir, monkey
     for value in ("yes", None, 1, False, True):
         load_pretrained(AutoConfig, tiny_wavlm_dir, trust_remote_code=value)
     assert seen == [False, False, False, False, True]
+
+
+def test_an_msclap_name_given_as_the_speech_model():
+    with pytest.raises(ModelKindError, match=r"'msclap-2023' is an MS-CLAP model.*--clap"):
+        FMEmbeddingTransformer(model="msclap-2023").fit()

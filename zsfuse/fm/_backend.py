@@ -173,6 +173,13 @@ def read_spec(model, revision=None, trust_remote_code=False) -> SpeechModelSpec:
     ModelNotFoundError
         If it cannot be found.
     """
+    name = os.fspath(model)
+    if name.startswith("msclap-") or (os.path.isfile(name) and name.endswith((".pth", ".pt", ".ckpt"))):
+        raise ModelKindError(
+            f"model {name!r} is an MS-CLAP model (a name or checkpoint file), not a speech foundation model: "
+            "give it as the zero-shot model (--clap, CLAPZeroShotTransformer), and a speech model such as "
+            "microsoft/wavlm-large here."
+        )
     path = resolve_model_path(model, revision, what="speech model")
     key = (str(path), bool(trust_remote_code), _config_stamp(path))
     spec = _SPECS.get(key)
