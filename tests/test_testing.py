@@ -270,6 +270,31 @@ def test_tiny_clap_is_seeded(tmp_path, tiny_clap_dir):
     assert not _state_dicts_equal(a, c)
 
 
+def test_tiny_clap_has_two_distinct_temperatures(tmp_path, tiny_clap_dir):
+    """So that a scorer using the text-side temperature instead of the audio side's gets other numbers."""
+    import math
+
+    import torch
+    from transformers import ClapModel, ClapProcessor
+
+    model = ClapModel.from_pretrained(tiny_clap_dir).eval()
+    assert model.logit_scale_a.item() == pytest.approx(math.log(1 / 0.07), abs=1e-6)
+    assert model.logit_scale_t.item() == pytest.approx(math.log(50.0), abs=1e-6)
+    processor = ClapProcessor.from_pretrained(tiny_clap_dir)
+    audio = processor.feature_extractor([speechlike(2.0, 48000, seed=3)], sampling_rate=48000,
+                                        return_tensors="pt")
+    text = processor.tokenizer(PROMPTS, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        out = model(input_features=audio["input_features"], **text)
+    ratio = out.logits_per_text.T / out.logits_per_audio
+    torch.testing.assert_close(ratio, torch.full_like(ratio, 50 * 0.07), rtol=1e-4, atol=0)
+    # chosen values; the other weights depend on the seed only
+    other = ClapModel.from_pretrained(make_tiny_clap(tmp_path / "t", logit_scale_a=1.0, logit_scale_t=2.0))
+    assert (other.logit_scale_a.item(), other.logit_scale_t.item()) == (1.0, 2.0)
+    sa, sb = model.state_dict(), other.state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa if not k.startswith("logit_scale"))
+
+
 def test_builders_leave_the_global_torch_rng_alone(tmp_path):
     import torch
 

@@ -14,7 +14,7 @@ from sklearn.pipeline import Pipeline
 
 from zsfuse import CLAPZeroShotTransformer
 from zsfuse.store import clear_stores
-from zsfuse.testing import speechlike, write_wav
+from zsfuse.testing import chirp, noise_burst, speechlike, write_wav
 
 RATE = 48000
 WINDOW = 10 * RATE
@@ -30,6 +30,7 @@ def fresh_store():
 
 def make(tiny_clap_dir, **params):
     params.setdefault("labels", LABELS)
+    params.setdefault("sampling_rate", RATE)
     return CLAPZeroShotTransformer(model=tiny_clap_dir, **params)
 
 
@@ -60,18 +61,124 @@ def spy_on(monkeypatch, estimator):
 # -- parity with the reference implementation ------------------------------------------------------------------
 
 
-def test_scores_equal_the_transformers_pipeline(tiny_clap_dir):
+# class words of several token lengths: the prompts are padded to a common length in one batch, so the text
+# attention mask matters
+PIPELINE_WORDS = {"sad": "sad", "angry": "furious and loud", "neutral": "calm", "happy": "very happy indeed"}
+
+
+@pytest.mark.parametrize("words", [None, PIPELINE_WORDS], ids=["labels", "words-of-several-lengths"])
+def test_scores_equal_the_transformers_pipeline(tiny_clap_dir, words):
     from transformers import pipeline
 
-    clips = [speechlike(10.0, RATE, f0=f0, contour=c, seed=i)
-             for i, (f0, c) in enumerate([(110, "rise"), (200, "fall"), (150, "flat")])]
-    zs = make(tiny_clap_dir, templates=("This is a sound of {}.",), output="proba")
+    # exactly one 10 s window, and shorter clips (the extractor's own "repeatpad" against zsfuse's); the
+    # pipeline crops longer clips at random: they are compared with a direct forward below
+    clips = [speechlike(d, RATE, f0=f0, contour=c, seed=i)
+             for i, (d, f0, c) in enumerate([(10.0, 110, "rise"), (10.0, 200, "fall"), (10.0, 150, "flat"),
+                                             (3.7, 130, "rise"), (0.8, 240, "fall")])]
+    candidates = {c: words[c] if words else c for c in LABELS}
+    params = dict(templates=("This is a sound of {}.",),
+                  label_words=None if words is None else {c: (w,) for c, w in words.items()})
+    zs = make(tiny_clap_dir, output="proba", **params)
     ours = zs.fit_transform(clips)
+    logits = make(tiny_clap_dir, output="logit", **params).fit().transform(clips)
+    assert len({len(ids) for ids in zs._backend().tokenizer([p[0] for p in zs.prompts_])["input_ids"]}) == (
+        1 if words is None else 3)
     pipe = pipeline("zero-shot-audio-classification", model=tiny_clap_dir)
-    for clip, row in zip(clips, ours):
-        result = {r["label"]: r["score"] for r in pipe(clip, candidate_labels=list(LABELS))}
-        np.testing.assert_allclose(row, [result[c] for c in sorted(LABELS)], atol=1e-5, rtol=0)
+    for clip, row, logit in zip(clips, ours, logits):
+        result = {r["label"]: r["score"] for r in pipe(clip, candidate_labels=[candidates[c] for c in LABELS])}
+        theirs = np.array([result[candidates[c]] for c in sorted(LABELS)], dtype=np.float64)
+        np.testing.assert_allclose(row, theirs, atol=1e-5, rtol=0)
+        # the pipeline's probabilities are softmax(logits_per_audio): its log-probabilities are the logits up
+        # to a constant, which compares the scale (the temperature) too, not only near-uniform probabilities
+        np.testing.assert_allclose(logit - logit.mean(), np.log(theirs) - np.log(theirs).mean(), atol=2e-5, rtol=0)
     assert list(zs.classes_) == sorted(LABELS)
+
+
+# several templates and classes with different numbers of words of several token lengths: prototypes are means
+# of several unit vectors (their re-normalisation matters) and the prompts are padded (the attention mask matters).
+# transformers' get_*_features already return unit vectors: zsfuse's own normalisation of a clip's audio embedding
+# matters only for long_audio="mean" (a mean of windows), hence clips of 2 and 3 windows below.
+FORWARD_TEMPLATES = ("This is a sound of {}.", "the speaker sounds {}, clearly and slowly.", "{}")
+FORWARD_WORDS = {"sad": ("sad", "very unhappy"), "angry": ("furious and loud",),
+                 "neutral": ("neutral", "calm", "flat"), "happy": ("happy",)}
+
+
+def forward_clips():
+    """Clips shorter than the 10 s window, exactly one window, and longer (windows of different content)."""
+    long = np.concatenate([speechlike(9.0, RATE, f0=110, seed=11), noise_burst(8.0, RATE, seed=12, amplitude=0.3),
+                           chirp(200.0, 3000.0, 9.0, RATE)])  # 26 s: three different windows
+    return [speechlike(2.5, RATE, f0=180, contour="fall", seed=13), noise_burst(0.6, RATE, seed=14),
+            speechlike(10.0, RATE, f0=140, seed=15),
+            np.concatenate([speechlike(6.0, RATE, f0=230, seed=16), chirp(500.0, 100.0, 7.5, RATE)]),  # 13.5 s
+            long]
+
+
+def expected_windows(clip, long_audio):
+    """What the model must see of a clip: shorter clips as they are (the feature extractor pads them itself);
+    longer ones cut as DESIGN.md section 4 says ("start", "center" crop, or consecutive windows, the last one
+    aligned to the end of the clip, for "mean")."""
+    n = clip.shape[0]
+    if n <= WINDOW:
+        return [clip]
+    if long_audio == "start":
+        return [clip[:WINDOW]]
+    if long_audio == "center":
+        return [clip[(n - WINDOW) // 2: (n - WINDOW) // 2 + WINDOW]]
+    return [clip[s: s + WINDOW] for s in [*range(0, n - WINDOW, WINDOW), n - WINDOW]]
+
+
+def direct_clap_logits(model_dir, clip_windows, class_prompts, n_templates, ensemble):
+    """Zero-shot logits from one ``ClapModel`` forward, the ensemble rules written out.
+
+    transformers' own feature extractor (its padding of short clips), tokenizer (padding and attention mask)
+    and model; the temperature is the one ``logits_per_audio`` uses. A clip of several windows is the
+    re-normalised mean of its windows' unit embeddings.
+    """
+    import torch
+    from transformers import ClapModel, ClapProcessor
+
+    model = ClapModel.from_pretrained(model_dir).eval()
+    processor = ClapProcessor.from_pretrained(model_dir)
+    audio = processor.feature_extractor([w for ws in clip_windows for w in ws], sampling_rate=RATE,
+                                        return_tensors="pt")
+    text = processor.tokenizer([p for ps in class_prompts for p in ps], padding=True, return_tensors="pt")
+    with torch.no_grad():
+        out = model(input_ids=text["input_ids"], attention_mask=text["attention_mask"],
+                    input_features=audio["input_features"], is_longer=audio["is_longer"])
+    windows, prompts = out.audio_embeds.double().numpy(), out.text_embeds.double().numpy()
+    scale = float(model.logit_scale_a.detach().exp())
+    np.testing.assert_allclose(out.logits_per_audio.double().numpy(), scale * windows @ prompts.T, atol=1e-5)
+    bounds = np.cumsum([0] + [len(ps) for ps in class_prompts])
+    rows, start = [], 0
+    for ws in clip_windows:
+        a = windows[start: start + len(ws)].mean(0)
+        start += len(ws)
+        per_prompt = scale * prompts @ (a / np.linalg.norm(a))
+        per_class = [per_prompt[b: e] for b, e in zip(bounds[:-1], bounds[1:])]
+        if ensemble == "embedding":
+            protos = [prompts[b: e].mean(0) for b, e in zip(bounds[:-1], bounds[1:])]
+            rows.append([scale * (a / np.linalg.norm(a)) @ (p / np.linalg.norm(p)) for p in protos])
+        elif ensemble == "logit":
+            rows.append([s.mean() for s in per_class])
+        else:  # "proba": per template (words averaged), softmax over classes; mean over templates; log
+            by_template = np.stack([s.reshape(n_templates, -1).mean(1) for s in per_class], axis=1)
+            p = np.exp(by_template) / np.exp(by_template).sum(1, keepdims=True)
+            rows.append(np.log(p.mean(0)))
+    return np.array(rows)
+
+
+@pytest.mark.parametrize("long_audio", ["start", "center", "mean"])
+def test_logits_equal_a_direct_clap_forward(tiny_clap_dir, long_audio):
+    clips = forward_clips()
+    prompts = [[t.format(w) for t in FORWARD_TEMPLATES for w in FORWARD_WORDS[c]] for c in sorted(LABELS)]
+    windows = [expected_windows(clip, long_audio) for clip in clips]
+    assert [len(w) for w in windows] == ([1, 1, 1, 2, 3] if long_audio == "mean" else [1] * 5)
+    for ensemble in ("embedding", "logit", "proba"):
+        zs = make(tiny_clap_dir, templates=FORWARD_TEMPLATES, label_words=FORWARD_WORDS, ensemble=ensemble,
+                  long_audio=long_audio, output="logit", batch_size=2).fit()
+        assert zs.prompts_ == prompts
+        expected = direct_clap_logits(tiny_clap_dir, windows, prompts, len(FORWARD_TEMPLATES), ensemble)
+        np.testing.assert_allclose(zs.transform(clips), expected, atol=2e-5, rtol=0, err_msg=ensemble)
 
 
 # -- amplification ------------------------------------------------------------------------------------------------------
@@ -168,7 +275,8 @@ import sys, numpy as np
 from zsfuse import CLAPZeroShotTransformer
 from zsfuse.testing import speechlike
 clips = [speechlike(d, 48000, f0=100 + 20 * i, seed=i) for i, d in enumerate([1.0, 12.0, 4.5, 0.3, 10.0, 7.2, 21.0])]
-zs = CLAPZeroShotTransformer(model=sys.argv[1], labels=("sad", "angry", "neutral", "happy"), batch_size=3)
+zs = CLAPZeroShotTransformer(model=sys.argv[1], labels=("sad", "angry", "neutral", "happy"), batch_size=3,
+                             sampling_rate=48000)
 np.save(sys.argv[2], zs.fit_transform(clips))
 """
 
@@ -283,14 +391,14 @@ def test_ensembles(tiny_clap_dir):
     zs = {e: make(tiny_clap_dir, label_words=words, templates=templates, ensemble=e).fit()
           for e in ("embedding", "logit", "proba")}
     backend = zs["logit"]._backend()
-    audio = zs["logit"].embed_audio(clips)
+    audio = zs["logit"].embed_audio(clips).astype(np.float64)  # float64 as zsfuse's scoring
     audio = audio / np.linalg.norm(audio, axis=1, keepdims=True)
     scale = backend.logit_scale()
     classes = sorted(LABELS)
     per_prompt = {}
     for c in classes:
         texts = [t.format(w) for t in templates for w in words[c]]
-        emb = backend.embed_text(texts)
+        emb = backend.embed_text(texts).astype(np.float64)
         per_prompt[c] = emb / np.linalg.norm(emb, axis=1, keepdims=True)
     proto = np.stack([per_prompt[c].mean(0) / np.linalg.norm(per_prompt[c].mean(0)) for c in classes])
     np.testing.assert_allclose(zs["embedding"].transform(clips), scale * audio @ proto.T, atol=1e-5)

@@ -29,6 +29,7 @@ def reference(tiny_msclap):
 
 def make(tiny, **params):
     params.setdefault("labels", LABELS)
+    params.setdefault("sampling_rate", RATE)
     return CLAPZeroShotTransformer(model=tiny.checkpoint, version="2023", text_model=tiny.text_model,
                                    **params)
 
@@ -48,6 +49,58 @@ def test_embeddings_equal_msclaps_own(tiny_msclap, reference):
     probs = make(tiny_msclap, output="proba").fit().transform(clips)
     expected = np.exp(sim - sim.max(1, keepdims=True))
     np.testing.assert_allclose(probs, expected / expected.sum(1, keepdims=True), atol=1e-5)
+    # and the logits themselves (near-uniform probabilities would hide a small error in the temperature)
+    logits = make(tiny_msclap, output="logit").fit().transform(clips)
+    np.testing.assert_allclose(logits, sim, atol=1e-5, rtol=0)
+
+
+def msclaps_own_audio_embeddings(reference, monkeypatch, clips, long_audio):
+    """msclap's own ``get_audio_embeddings`` on in-memory clips at 44.1 kHz.
+
+    Two things are replaced: its file reader ``read_audio`` (``torchaudio.load``) by a lookup of the
+    arrays, and the random start of its crop of a long clip (``random.randrange(n - window)`` in
+    ``load_audio_into_tensor``) by the start zsfuse documents for ``long_audio`` ("start": 0,
+    "center": ``(n - window) // 2``). msclap's own loop-to-fill padding of short clips, its crop,
+    collation and model are what zsfuse is compared with.
+    """
+    import sys
+    import types
+
+    arrays = {f"clip{i}.wav": np.asarray(c, dtype=np.float32) for i, c in enumerate(clips)}
+    crops = []
+
+    def randrange(stop):
+        crops.append(stop)
+        return 0 if long_audio == "start" else stop // 2
+
+    def read_audio(self, audio_path, resample=True):
+        return torch.from_numpy(arrays[audio_path]).reshape(1, -1), RATE
+
+    monkeypatch.setattr(sys.modules["msclap.CLAPWrapper"], "random", types.SimpleNamespace(randrange=randrange))
+    monkeypatch.setattr(type(reference), "read_audio", read_audio)
+    out = reference.get_audio_embeddings(list(arrays), resample=False).numpy()
+    assert crops == [len(c) - WINDOW for c in clips if len(c) > WINDOW]  # msclap cropped the long clips only
+    return out
+
+
+@pytest.mark.parametrize("long_audio", ["start", "center"])
+def test_logits_equal_msclaps_own_for_short_and_long_clips(tiny_msclap, reference, monkeypatch, long_audio):
+    """Clips shorter than the 7 s window (msclap loops them to fill it: zsfuse's native pad mode "repeat")
+    and longer (msclap crops at random; compared at the window zsfuse picks)."""
+    clips = [speechlike(2.3, RATE, f0=150, contour="fall", seed=21), speechlike(0.5, RATE, f0=260, seed=22),
+             speechlike(7.0, RATE, f0=120, seed=23),
+             np.concatenate([speechlike(4.0, RATE, f0=200, seed=24), speechlike(5.5, RATE, f0=100, seed=25)])]
+    templates = ("this person is feeling {}.",)
+    zs = make(tiny_msclap, templates=templates, long_audio=long_audio, output="logit").fit()  # pad_mode="model"
+    theirs_audio = msclaps_own_audio_embeddings(reference, monkeypatch, clips, long_audio)
+    np.testing.assert_allclose(zs.embed_audio(clips), theirs_audio, atol=1e-5, rtol=0)
+    theirs_text = reference.get_text_embeddings([t.format(c) for c in sorted(LABELS) for t in templates])
+    sim = reference.compute_similarity(torch.from_numpy(theirs_audio), theirs_text).detach().numpy()
+    np.testing.assert_allclose(zs.transform(clips), sim, atol=1e-5, rtol=0)
+    # an explicit pad_mode="repeat" is the same thing
+    clear_stores()
+    np.testing.assert_allclose(make(tiny_msclap, templates=templates, long_audio=long_audio, pad_mode="repeat",
+                                    output="logit").fit().transform(clips), sim, atol=1e-5, rtol=0)
 
 
 def test_exclamation_mark_is_pooled_correctly(tiny_msclap, reference):
@@ -108,7 +161,7 @@ def test_msclap_2022_equals_msclaps_own(tmp_path):
     tiny = make_tiny_msclap(tmp_path / "ms2022", version="2022")
     reference = msclap_reference_wrapper(tiny)
     zs = CLAPZeroShotTransformer(model=tiny.checkpoint, version="2022", text_model=tiny.text_model,
-                                 labels=LABELS).fit()
+                                 labels=LABELS, sampling_rate=RATE).fit()
     assert zs.window_samples_ == 5 * RATE
     clips = [speechlike(5.0, RATE, f0=f0, seed=i) for i, f0 in enumerate((120, 220))]
     theirs = reference._get_audio_embeddings(torch.from_numpy(np.stack(clips))[:, None, :]).numpy()

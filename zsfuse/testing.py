@@ -183,9 +183,18 @@ def _prepare_folder(path):
 
 #: Size of the tiny CLAP model (see :func:`make_tiny_clap`).
 TINY_CLAP_PROJECTION_DIM = 16
+#: Default audio-side temperature of the tiny CLAP model: ``log(1 / 0.07)``,
+#: ``ClapConfig``'s initial value (what ``logits_per_audio`` and the
+#: zero-shot pipeline scale by).
+TINY_CLAP_LOGIT_SCALE_A = 2.659260036932778
+#: Default text-side temperature of the tiny CLAP model: ``log(50)``, distinct
+#: from the audio side on purpose (``logits_per_text`` scales by it), so that a
+#: scorer using the wrong one gets other numbers.
+TINY_CLAP_LOGIT_SCALE_T = 3.912023005428146
 
 
-def make_tiny_clap(path, seed=0):
+def make_tiny_clap(path, seed=0, logit_scale_a=TINY_CLAP_LOGIT_SCALE_A,
+                   logit_scale_t=TINY_CLAP_LOGIT_SCALE_T):
     """Build a tiny random transformers ``ClapModel`` + ``ClapProcessor`` in ``path``.
 
     The model is a scaled-down ``laion/clap-htsat-unfused``: an HTSAT audio
@@ -197,6 +206,14 @@ def make_tiny_clap(path, seed=0):
     "rand_trunc"``, ``padding="repeatpad"``, as the unfused checkpoint) with a
     ``RobertaTokenizerFast`` (``model_max_length=77``, pad token ``<pad>``)
     built offline. Any text can be tokenised (byte-level BPE).
+
+    The two temperatures differ by default (``logit_scale_a = log(1 / 0.07)``,
+    ``logit_scale_t = log(50)``), so that tests can tell which one a scorer
+    uses: ``logits_per_audio`` and the ``zero-shot-audio-classification``
+    pipeline scale by ``exp(logit_scale_a)``, ``logits_per_text`` by
+    ``exp(logit_scale_t)``. They are set after the random
+    initialisation and do not draw from the random generator, so the other
+    weights depend on ``seed`` only.
 
     Everything is saved with ``save_pretrained``, so ``ClapModel.from_pretrained
     (path)``, ``ClapProcessor.from_pretrained(path)``, ``AutoProcessor``,
@@ -210,12 +227,17 @@ def make_tiny_clap(path, seed=0):
         Folder to write to (created if missing; existing files are overwritten).
     seed : int, default=0
         Seed of the random weights. The same seed gives identical weights.
+    logit_scale_a : float, default=log(1 / 0.07)
+        Audio-side temperature, as stored (logits are scaled by its exponential).
+    logit_scale_t : float, default=log(50)
+        Text-side temperature, as stored.
 
     Returns
     -------
     str
         ``path``, as a string.
     """
+    import torch
     from transformers import (
         ClapConfig,
         ClapFeatureExtractor,
@@ -261,6 +283,9 @@ def make_tiny_clap(path, seed=0):
     )
     with _seeded(seed):
         model = ClapModel(config).eval()
+    with torch.no_grad():
+        model.logit_scale_a.fill_(float(logit_scale_a))
+        model.logit_scale_t.fill_(float(logit_scale_t))
     feature_extractor = ClapFeatureExtractor(
         feature_size=16,
         sampling_rate=48000,
