@@ -43,8 +43,9 @@ def clip(manifest):
 
 
 def evaluate(capsys, manifest, out, *extra, clap, fm):
+    # progress on: an extraction that started would print "zsfuse: extracting ..." (on stderr)
     return run_cli(capsys, "evaluate", "--dataset", "manifest", "--root", manifest, "--clap", clap, "--fm", fm,
-                   "--no-cache", "--no-progress", "--out", out, *extra)
+                   "--no-cache", "--out", out, *extra)
 
 
 def test_a_speech_model_given_as_clap(capsys, manifest, clip, tiny_wavlm_dir, tmp_path):
@@ -131,8 +132,19 @@ def test_a_corrupt_cache_database(capsys, manifest, clip, tiny_clap_dir, tiny_wa
                                "--cache-dir", cache)
     else:
         rc, out, err = run_cli(capsys, "evaluate", "--dataset", "manifest", "--root", manifest, "--clap",
-                               tiny_clap_dir, "--fm", tiny_wavlm_dir, "--cache-dir", cache, "--no-progress",
+                               tiny_clap_dir, "--fm", tiny_wavlm_dir, "--cache-dir", cache,
                                "--out", tmp_path / "out")
         assert "extracting" not in err and not (tmp_path / "out").exists()
     assert_one_line_error(rc, err, str(cache / _DB_NAME), "--no-cache")
     assert out == ""
+
+
+def test_progress_notes_go_to_stderr_and_stdout_holds_the_results(capsys, manifest, tiny_clap_dir, tiny_wavlm_dir,
+                                                                   tmp_path):
+    grid = tmp_path / "grid.json"
+    grid.write_text('{"clf__zs_weight": [0.0, 1.0]}')
+    rc, out, err = evaluate(capsys, manifest, tmp_path / "out", "--grid", grid, "--folds", "1",
+                            clap=tiny_clap_dir, fm=tiny_wavlm_dir)
+    assert rc == 0, err
+    assert "zsfuse: extracting" in err and "extracting" not in out  # the notes the tests above look for
+    assert "zs_fuse" in out

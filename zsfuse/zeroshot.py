@@ -200,6 +200,12 @@ class CLAPZeroShotTransformer(AudioTransformer):
             )
         if len(set(labels)) != len(labels):
             raise ValueError(f"labels must be distinct, got {labels}.")
+        blank = [c for c in labels if isinstance(c, str) and not c.strip()]
+        if blank:
+            raise ValueError(
+                f"labels must not be empty or blank strings, got {labels}: a blank class word makes a prompt "
+                "without a class (e.g. 'this person is feeling .')."
+            )
         if len(labels) < 2:
             raise ValueError(f"zero-shot classification needs at least 2 classes, got {labels}.")
         try:
@@ -288,9 +294,10 @@ class CLAPZeroShotTransformer(AudioTransformer):
         self
         """
         classes, prompts, n_templates = self._validate(X, y)
+        store = self._store()  # an unusable disk cache fails before the model loads
         backend = self._backend()
         flat = [p for ps in prompts for p in ps]
-        vectors = encode_texts(flat, self._store(), self._text_namespace(backend), backend.embed_text,
+        vectors = encode_texts(flat, store, self._text_namespace(backend), backend.embed_text,
                                batch_size=max(self.batch_size, 32))
         per_class, start = [], 0
         for ps in prompts:
@@ -324,6 +331,7 @@ class CLAPZeroShotTransformer(AudioTransformer):
         clips = self._clips(X)  # before any model loads
         if len(clips) == 0:
             return np.zeros((0, np.asarray(self.prototypes_[0]).shape[-1]), dtype=np.float32)
+        store = self._store()
         backend = self._backend()
         if backend.fingerprint != self.backend_fingerprint_:
             warnings.warn(
@@ -347,7 +355,7 @@ class CLAPZeroShotTransformer(AudioTransformer):
                 out.append(rows[0] if len(rows) == 1 else P.normalize_rows(rows).mean(0).astype(np.float32))
             return out
 
-        vectors = encode_clips(clips, self._store(), self._audio_namespace(backend), encode,
+        vectors = encode_clips(clips, store, self._audio_namespace(backend), encode,
                                batch_size=self.batch_size, progress=self.progress,
                                desc="zero-shot audio")
         return np.stack(vectors).astype(np.float32, copy=False)

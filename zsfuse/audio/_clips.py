@@ -185,6 +185,8 @@ class Clips(Sequence):
                 raise ClipNotFoundError(
                     i, path, "no such file.", "Check the path, or the folder it is relative to."
                 )
+            if os.path.isdir(path):
+                raise ClipError(i, path, "is a folder, not an audio file.", "Pass the audio files it holds.")
             return path
         if isinstance(item, Mapping):
             if item.get("array") is not None:

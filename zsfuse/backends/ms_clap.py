@@ -86,7 +86,8 @@ def resolve_msclap_checkpoint(model, version=None, revision=None):
             path = hf_hub_download(MSCLAP_REPO, filename, revision=revision, local_files_only=_offline())
         except Exception as exc:
             raise _not_found(MSCLAP_REPO, revision, f"MS-CLAP {name_version} checkpoint ({filename}) of",
-                             f"{type(exc).__name__}: {exc}") from exc
+                             f"{type(exc).__name__}: {exc}",
+                             local=f"the {filename} file as model= with version='{name_version}'") from exc
         return path, name_version
     if not os.path.isfile(model):
         raise ModelNotFoundError(f"MS-CLAP checkpoint {model!r} does not exist.")

@@ -81,6 +81,12 @@ def run_predict(args):
                             if k == "device" or k.endswith("__device")})
     if not hasattr(model, "predict_proba"):
         raise ValueError(f"{args.model!r} holds a {type(model).__name__}, which has no predict_proba.")
+    if not _reads_audio(model):
+        raise ValueError(
+            f"{args.model!r} holds a {type(model).__name__} without an audio step (CLAPZeroShotTransformer or "
+            "FMEmbeddingTransformer): it takes feature tables, not audio files. Save the whole pipeline "
+            "(zsfuse.make_zsfuse_pipeline(...).fit(...)) to predict from audio."
+        )
     proba = model.predict_proba(args.files)
     classes = model.classes_
     predicted = classes[np.argmax(proba, axis=1)]
@@ -89,3 +95,18 @@ def run_predict(args):
     else:
         print(format_scores(args.files, classes, proba, predicted))
     return 0
+
+
+def _reads_audio(model):
+    """Whether a loaded estimator starts with a zsfuse audio transformer (directly or in its steps)."""
+    from .._estimator import AudioTransformer
+
+    if isinstance(model, AudioTransformer):
+        return True
+    if hasattr(model, "steps"):  # a Pipeline: its first step reads X
+        return _reads_audio(model.steps[0][1])
+    if hasattr(model, "transformer_list"):  # a FeatureUnion: every part reads X
+        return any(_reads_audio(t) for _, t in model.transformer_list if t not in ("drop", "passthrough"))
+    if hasattr(model, "best_estimator_"):
+        return _reads_audio(model.best_estimator_)
+    return False

@@ -118,7 +118,11 @@ def preflight(pipe, grid):
         candidate = clone(pipe).set_params(**(point or {}))
         steps = dict(candidate.named_steps["features"].transformer_list)
         if point is None:
+            from ..backends import check_clap_model
+
             steps["zs"]._store()  # opens the disk cache: an unusable one fails here (CacheError)
+            zs = steps["zs"]
+            check_clap_model(zs.model, version=zs.version, revision=zs.revision)  # found, and a CLAP model
         try:
             steps["zs"]._validate()
             steps["fm"].fit(None)  # reads the model's configuration, not its weights
@@ -200,6 +204,8 @@ def evaluate(dataset, *, clap="msclap-2023", fm="microsoft/wavlm-large", grid=No
     params = dict(params or {})
     if not any(k.split("__")[-1] == "label_words" for k in params):
         params["zs__label_words"] = emotion_words(classes)
+    if isinstance(inner_folds, bool) or not isinstance(inner_folds, int) or inner_folds < 2:
+        raise EvaluationError(f"inner_folds (--inner-folds) must be an integer of at least 2, got {inner_folds!r}.")
     clash = sorted(set(params) & {"labels", "device", "dtype", "batch_size", "cache_dir", "progress"})
     if clash:
         raise EvaluationError(
@@ -503,6 +509,8 @@ def _bar(items, progress, desc, unit):
 
 
 def _note(message):
+    import sys
+
     from tqdm.auto import tqdm
 
-    tqdm.write(f"zsfuse: {message}")
+    tqdm.write(f"zsfuse: {message}", file=sys.stderr)  # stdout holds the results table only

@@ -94,6 +94,12 @@ class SpeechModelSpec:
 
 
 def _unsupported(model, model_type):
+    if model_type is None:
+        return UnsupportedModelError(
+            f"model {model!r} holds no config.json with a model_type, so it is not a checkpoint "
+            "FMEmbeddingTransformer can read: pass the folder that holds the model's config.json and "
+            f"weights. Supported checkpoint types: {', '.join(SUPPORTED_MODEL_TYPES)}."
+        )
     hint = ""
     if model_type == "clap":
         hint = " It is a CLAP model: give it as the zero-shot model (--clap, CLAPZeroShotTransformer)."
@@ -364,6 +370,10 @@ class SpeechEncoder:
         self.fingerprint = f"{self.spec.model_type}:{model_fingerprint(path)}"
         self.counters = {"forward_calls": 0, "pieces": 0, "frames": 0, "valid_frames": 0}
         self._local = threading.local()
+        # transformers' WavLM attention passes a float attention mask beside a bool padding mask;
+        # torch >= 2.5 warns on every forward. Harmless and upstream: silence exactly that message.
+        warnings.filterwarnings("ignore", message="Support for mismatched key_padding_mask and attn_mask",
+                                category=UserWarning)
         for i, layer in enumerate(layers):
             layer.register_forward_pre_hook(self._hook(i), with_kwargs=True)
 

@@ -307,6 +307,7 @@ class FMEmbeddingTransformer(AudioTransformer):
         clips = self._clips(X)  # the structure of X, before any model loads
         if len(clips) == 0:
             return np.zeros((0, self.embedding_dim_), dtype=np.float32)
+        store = self._store()  # an unusable disk cache fails before the model loads
         encoder = self._encoder()
         spec = encoder.spec
         if (spec.n_layers, spec.hidden_size) != (self.n_layers_, self.hidden_size_):
@@ -350,7 +351,7 @@ class FMEmbeddingTransformer(AudioTransformer):
                 per_clip[j].append(s)
             return [to_vector(merge_all(parts), self.pooling) for parts in per_clip]
 
-        vectors = encode_clips(clips, self._store(), self._namespace(encoder), encode,
+        vectors = encode_clips(clips, store, self._namespace(encoder), encode,
                                batch_size=max(self.batch_size, _MIN_DECODE_GROUP), progress=self.progress,
                                desc="FM embeddings")
         return np.stack(vectors).astype(np.float32, copy=False)

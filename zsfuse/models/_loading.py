@@ -136,17 +136,18 @@ def _offline():
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _not_found(model, revision, what, cause):
+def _not_found(model, revision, what, cause, local="a folder holding its config.json and weights"):
     rev = f" (revision {revision!r})" if revision else ""
     from huggingface_hub.constants import HF_HUB_CACHE
 
     where = "offline (HF_HUB_OFFLINE=1)" if _offline() else "online"
+    cause = " ".join(str(cause).split()).rstrip(".")
     return ModelNotFoundError(
         f"{what} {model!r}{rev} is not a local folder and could not be loaded from the "
         f"Hugging Face cache ({HF_HUB_CACHE}) {where}: {cause}. "
         f"Fetch it on a machine with network access: `hf download {model}"
         f"{' --revision ' + revision if revision else ''}` (then copy the cache, or set HF_HOME "
-        f"to it), or pass the path of a folder holding its config.json and weights."
+        f"to it), or pass the path of {local}."
     )
 
 
