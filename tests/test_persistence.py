@@ -223,7 +223,7 @@ def test_remote_code_is_refused_before_anything_is_built(tmp_path, monkeypatch):
 
 def test_the_loaded_object_is_checked_too(tmp_path, monkeypatch):
     """The authoritative check walks what skops built, whatever the schema scan saw."""
-    import zsfuse.persistence as persistence
+    import zsfuse.persistence._io as persistence  # where load looks the scan up
 
     path = zsfuse.save(GridSearchCV(unfitted(fm__trust_remote_code="yes"), {"clf__zs_weight": [0.0]}),
                        tmp_path / "remote.skops")
