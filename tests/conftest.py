@@ -54,3 +54,11 @@ def fresh_stores():
     clear_stores()
     yield
     clear_stores()
+
+
+@_pytest.fixture(scope="module")
+def manifest(tmp_path_factory):
+    """The demo corpus (3 speakers, 2 clips per class and speaker, 1 s clips) and its manifest.csv."""
+    from zsfuse.cli._demo import write_demo_corpus
+
+    return write_demo_corpus(tmp_path_factory.mktemp("corpus"), n_speakers=3, clips_per_class=2, seconds=1.0)

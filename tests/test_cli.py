@@ -7,27 +7,13 @@ import sys
 import numpy as np
 import pytest
 
+from _helpers import assert_one_line_error, run_cli
+
 from zsfuse.cli import main
 from zsfuse.testing import speechlike, write_wav
 
 
 pytestmark = pytest.mark.usefixtures("fresh_stores")
-
-
-def run_cli(capsys, *argv):
-    rc = main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return rc, captured.out, captured.err
-
-
-def assert_one_line_error(rc, err, *needles):
-    assert rc == 2
-    lines = [line for line in err.strip().splitlines() if line.strip()]
-    assert "Traceback" not in err
-    assert lines[-1].startswith("zsfuse "), err
-    assert ": error: " in lines[-1]
-    for needle in needles:
-        assert needle in lines[-1], (needle, lines[-1])
 
 
 # -- bad invocations ------------------------------------------------------------------------------
@@ -41,13 +27,6 @@ def test_unknown_dataset(capsys, tmp_path):
 def test_empty_root(capsys, tmp_path):
     rc, _, err = run_cli(capsys, "evaluate", "--dataset", "ravdess", "--root", tmp_path)
     assert_one_line_error(rc, err, str(tmp_path))
-
-
-@pytest.fixture(scope="module")
-def manifest(tmp_path_factory):
-    from zsfuse.cli._demo import write_demo_corpus
-
-    return write_demo_corpus(tmp_path_factory.mktemp("corpus"), n_speakers=3, clips_per_class=2, seconds=1.0)
 
 
 def test_a_model_that_cannot_be_found_offline(capsys, manifest, tiny_wavlm_dir, tmp_path, monkeypatch):

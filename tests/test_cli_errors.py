@@ -8,33 +8,11 @@ import os
 
 import pytest
 
-from zsfuse.cli import main
+from _helpers import assert_one_line_error, run_cli
+
 from zsfuse.models import cached_models, clear_model_cache
 
 pytestmark = pytest.mark.usefixtures("fresh_stores")
-
-
-def run_cli(capsys, *argv):
-    rc = main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return rc, captured.out, captured.err
-
-
-def assert_one_line_error(rc, err, *needles):
-    assert rc == 2, err
-    assert "Traceback" not in err
-    lines = [line for line in err.strip().splitlines() if line.strip()]
-    assert lines[-1].startswith("zsfuse ") and ": error: " in lines[-1], err
-    for needle in needles:
-        assert needle in lines[-1], (needle, lines[-1])
-    return lines[-1]
-
-
-@pytest.fixture(scope="module")
-def manifest(tmp_path_factory):
-    from zsfuse.cli._demo import write_demo_corpus
-
-    return write_demo_corpus(tmp_path_factory.mktemp("corpus"), n_speakers=3, clips_per_class=2, seconds=1.0)
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from _helpers import assert_one_line_error, run_cli
+
 import zsfuse
 from zsfuse import (
     CLAPZeroShotTransformer,
@@ -32,30 +34,6 @@ LABELS = ("angry", "happy", "neutral", "sad")
 RATE = 16000
 
 pytestmark = pytest.mark.usefixtures("fresh_stores")
-
-
-def run_cli(capsys, *argv):
-    rc = main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return rc, captured.out, captured.err
-
-
-def assert_one_line_error(rc, err, *needles):
-    """Exit 2 and a last stderr line ``zsfuse COMMAND: error: ...`` holding every needle; no traceback."""
-    assert rc == 2, err
-    assert "Traceback" not in err
-    lines = [line for line in err.strip().splitlines() if line.strip()]
-    assert lines[-1].startswith("zsfuse ") and ": error: " in lines[-1], err
-    for needle in needles:
-        assert needle in lines[-1], (needle, lines[-1])
-    return lines[-1]
-
-
-@pytest.fixture(scope="module")
-def manifest(tmp_path_factory):
-    from zsfuse.cli._demo import write_demo_corpus
-
-    return write_demo_corpus(tmp_path_factory.mktemp("corpus"), n_speakers=3, clips_per_class=1, seconds=1.0)
 
 
 # -- audio clips and X -------------------------------------------------------------------------------------

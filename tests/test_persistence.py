@@ -1,11 +1,8 @@
 """skops persistence: zsfuse.save / zsfuse.load / zsfuse.inspect / TRUSTED_TYPES; pickle and joblib."""
 
-import io
 import json
 import os
 import pickle
-import shutil
-import zipfile
 
 import joblib
 import numpy as np
@@ -14,6 +11,8 @@ import skops.io as sio
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
+
+from _helpers import make_code_shipping_model, rewrite_schema, zip_members
 
 import zsfuse
 from zsfuse import TRUSTED_TYPES, LateFusionClassifier, make_zsfuse_pipeline
@@ -105,30 +104,24 @@ def test_classifier_alone(tmp_path, fusion, normalize):
 
 def _edit_schema(path, old, new):
     """Rewrite a skops file with a replaced (module, class) pair in its schema."""
-    with zipfile.ZipFile(path) as z:
-        entries = {name: z.read(name) for name in z.namelist()}
-    schema = json.loads(entries["schema.json"])
     hits = []
 
-    def walk(node):
-        if isinstance(node, dict):
-            if (node.get("__module__"), node.get("__class__")) == old:
-                node["__module__"], node["__class__"] = new
-                hits.append(node)
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
+    def edit(schema):
+        def walk(node):
+            if isinstance(node, dict):
+                if (node.get("__module__"), node.get("__class__")) == old:
+                    node["__module__"], node["__class__"] = new
+                    hits.append(node)
+                for value in node.values():
+                    walk(value)
+            elif isinstance(node, list):
+                for value in node:
+                    walk(value)
 
-    walk(schema)
-    assert hits, f"{old} is not in the file"
-    entries["schema.json"] = json.dumps(schema).encode()
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as z:
-        for name, data in entries.items():
-            z.writestr(name, data)
-    path.write_bytes(buffer.getvalue())
+        walk(schema)
+        assert hits, f"{old} is not in the file"
+
+    rewrite_schema(path, edit)
 
 
 def test_a_file_edited_to_hold_a_foreign_type_is_refused(tmp_path):
@@ -232,20 +225,6 @@ def test_the_loaded_object_is_checked_too(tmp_path, monkeypatch):
         zsfuse.load(path)
 
 
-def _rewrite(path, edit):
-    """Rewrite a skops file with ``edit(schema)`` applied to its schema (other members kept)."""
-    with zipfile.ZipFile(path) as z:
-        entries = {name: z.read(name) for name in z.namelist()}
-    schema = json.loads(entries["schema.json"])
-    edit(schema)
-    entries["schema.json"] = json.dumps(schema).encode()
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as z:
-        for name, data in entries.items():
-            z.writestr(name, data)
-    path.write_bytes(buffer.getvalue())
-
-
 def _step_attrs(schema, name):
     """The attribute nodes of the zsfuse step ``name`` ("zs" or "fm") of an unfitted ZS-Fuse pipeline."""
     union = schema["content"]["content"]["steps"]["content"][0]["content"][1]
@@ -264,7 +243,7 @@ def test_a_value_aliased_through_skops_object_ids_is_seen(tmp_path):
         # fm's trust_remote_code still reads "false", but its id is the one of zs's model string
         _step_attrs(schema, "fm")["trust_remote_code"]["__id__"] = _step_attrs(schema, "zs")["model"]["__id__"]
 
-    _rewrite(path, alias)
+    rewrite_schema(path, alias)
     assert zsfuse.load(path, trust_remote_code=True).get_params()["features__fm__trust_remote_code"] == "someone/clap"
     steps = {s.path: s for s in zsfuse.inspect(path).steps}
     assert steps["features__fm"].trust_remote_code == "someone/clap"
@@ -283,26 +262,6 @@ def test_load_takes_only_true_or_false_as_the_opt_in(tmp_path, value):
     path = zsfuse.save(unfitted(), tmp_path / "p.skops")
     with pytest.raises(TypeError, match="trust_remote_code"):
         zsfuse.load(path, trust_remote_code=value)
-
-
-def make_code_shipping_model(base, folder, marker):
-    """A copy of the model folder ``base`` whose config maps to Python code that writes ``marker`` when imported.
-
-    transformers imports that code only when ``trust_remote_code`` is truthy; otherwise it uses
-    its own class for the config's (known) model type.
-    """
-    shutil.copytree(base, folder)
-    config = json.loads((folder / "config.json").read_text())
-    config["auto_map"] = {"AutoConfig": "modeling_x.ShippedConfig", "AutoModel": "modeling_x.ShippedModel"}
-    (folder / "config.json").write_text(json.dumps(config))
-    (folder / "modeling_x.py").write_text(
-        "import pathlib\n"
-        f"pathlib.Path({str(marker)!r}).write_text('the shipped code ran')\n"
-        "from transformers import WavLMConfig\n"
-        "class ShippedConfig(WavLMConfig):\n"
-        "    pass\n"
-    )
-    return str(folder)
 
 
 def test_shipped_code_is_never_imported_by_load_or_inspect(tmp_path, tiny_wavlm_dir):
@@ -407,15 +366,6 @@ def _good_file(tmp_path):
     return zsfuse.save(clf, tmp_path / "good.skops")
 
 
-def _zip(path, members):
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as z:
-        for name, data in members.items():
-            z.writestr(name, data)
-    path.write_bytes(buffer.getvalue())
-    return path
-
-
 def _bad_file(tmp_path, kind):
     bad = tmp_path / f"{kind}.skops"
     if kind == "truncated":
@@ -424,7 +374,7 @@ def _bad_file(tmp_path, kind):
     elif kind == "not-a-zip":
         bad.write_bytes(b"this is not a zip archive\n" * 20)
     elif kind == "zip-without-schema":
-        _zip(bad, {"readme.txt": "hello"})
+        zip_members(bad, {"readme.txt": "hello"})
     elif kind == "empty":
         bad.write_bytes(b"")
     elif kind == "directory":
@@ -432,13 +382,13 @@ def _bad_file(tmp_path, kind):
     elif kind == "newer-protocol":
         data = open(_good_file(tmp_path), "rb").read()
         bad.write_bytes(data)
-        _rewrite(bad, lambda schema: schema.update(protocol=999))
+        rewrite_schema(bad, lambda schema: schema.update(protocol=999))
     elif kind == "schema-not-json":
-        _zip(bad, {"schema.json": "{not json"})
+        zip_members(bad, {"schema.json": "{not json"})
     elif kind == "foreign-schema":
-        _zip(bad, {"schema.json": json.dumps({"format": "something else", "version": 3})})
+        zip_members(bad, {"schema.json": json.dumps({"format": "something else", "version": 3})})
     elif kind == "unknown-node":
-        _zip(bad, {"schema.json": json.dumps({"protocol": 2, "__class__": "Thing", "__module__": "elsewhere",
+        zip_members(bad, {"schema.json": json.dumps({"protocol": 2, "__class__": "Thing", "__module__": "elsewhere",
                                               "__loader__": "NoSuchNode", "content": {}})})
     else:  # pragma: no cover
         raise AssertionError(kind)

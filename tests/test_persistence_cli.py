@@ -1,17 +1,16 @@
 """``zsfuse predict`` and saved files: --show, --trust-remote-code, bad files (one line, exit 2)."""
 
 import copy
-import io
 import json
-import shutil
 import zipfile
 
 import numpy as np
 import pytest
 from sklearn.model_selection import GridSearchCV
 
+from _helpers import make_code_shipping_model, run_cli, zip_members
+
 import zsfuse
-from zsfuse.cli import main
 from zsfuse.models import cached_models, clear_model_cache
 from zsfuse.store import clear_stores
 from zsfuse.testing import make_audio_tree
@@ -19,12 +18,6 @@ from zsfuse.testing import make_audio_tree
 LABELS = ("angry", "happy", "neutral", "sad")
 
 pytestmark = pytest.mark.usefixtures("fresh_stores")
-
-
-def run_cli(capsys, *argv):
-    rc = main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return rc, captured.out, captured.err
 
 
 def assert_refused(rc, out, err, *needles):
@@ -51,26 +44,6 @@ def fitted(tmp_path_factory, tiny_clap_dir, tiny_wavlm_dir):
 def unfitted(**params):
     return zsfuse.make_zsfuse_pipeline(clap="someone/clap", fm="someone/fm", labels=LABELS, device="cpu",
                                        **params)
-
-
-def make_code_shipping_model(base, folder, marker):
-    """A copy of the model folder ``base`` whose config maps to Python code that writes ``marker`` when imported.
-
-    transformers imports that code only when ``trust_remote_code`` is truthy; otherwise it uses
-    its own class for the config's (known) model type.
-    """
-    shutil.copytree(base, folder)
-    config = json.loads((folder / "config.json").read_text())
-    config["auto_map"] = {"AutoConfig": "modeling_x.ShippedConfig", "AutoModel": "modeling_x.ShippedModel"}
-    (folder / "config.json").write_text(json.dumps(config))
-    (folder / "modeling_x.py").write_text(
-        "import pathlib\n"
-        f"pathlib.Path({str(marker)!r}).write_text('the shipped code ran')\n"
-        "from transformers import WavLMConfig\n"
-        "class ShippedConfig(WavLMConfig):\n"
-        "    pass\n"
-    )
-    return str(folder)
 
 
 # -- remote code ------------------------------------------------------------------------------------------
@@ -151,14 +124,6 @@ def test_predict_needs_files_unless_show(capsys, tmp_path):
 # -- bad files ------------------------------------------------------------------------------------------------
 
 
-def _zip(path, members):
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as z:
-        for name, data in members.items():
-            z.writestr(name, data)
-    path.write_bytes(buffer.getvalue())
-
-
 @pytest.mark.parametrize("kind", ["truncated", "not-a-zip", "zip-without-schema", "empty", "directory",
                                   "newer-protocol"])
 @pytest.mark.parametrize("show", [False, True], ids=["predict", "show"])
@@ -171,7 +136,7 @@ def test_predict_a_bad_file(capsys, tmp_path, kind, show):
     elif kind == "not-a-zip":
         bad.write_bytes(b"#!/bin/sh\necho not a model\n")
     elif kind == "zip-without-schema":
-        _zip(bad, {"model.bin": b"\0" * 64})
+        zip_members(bad, {"model.bin": b"\0" * 64})
     elif kind == "empty":
         bad.write_bytes(b"")
     elif kind == "directory":
@@ -182,7 +147,7 @@ def test_predict_a_bad_file(capsys, tmp_path, kind, show):
             members = {n: z.read(n) for n in z.namelist()}
         schema["protocol"] = 999
         members["schema.json"] = json.dumps(schema)
-        _zip(bad, members)
+        zip_members(bad, members)
     args = ["predict", bad, "--show"] if show else ["predict", bad, tmp_path / "clip.wav"]
     rc, out, err = run_cli(capsys, *args)
     assert_refused(rc, out, err, str(bad))
