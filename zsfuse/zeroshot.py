@@ -213,14 +213,13 @@ class CLAPZeroShotTransformer(AudioTransformer):
         except TypeError as exc:
             raise ValueError(f"labels must be mutually sortable (all strings or all numbers): {labels}") from exc
         if y is not None:
-            y = np.asarray(y)
-            if len(np.unique(y)) < 2:
+            seen = np.unique(np.asarray(y))
+            if len(seen) < 2:
                 raise ValueError(
-                    f"y holds {len(np.unique(y))} class(es) {np.unique(y).tolist()}: a classifier fitted "
-                    "on the zero-shot scores needs at least 2. To score clips zero-shot alone, call "
-                    "fit(X) without y."
+                    f"y holds {len(seen)} class(es) {seen.tolist()}: a classifier fitted on the zero-shot "
+                    "scores needs at least 2. To score clips zero-shot alone, call fit(X) without y."
                 )
-            unknown = sorted({str(v) for v in np.unique(y)} - {str(c) for c in classes})
+            unknown = sorted({str(v) for v in seen} - {str(c) for c in classes})
             if unknown:
                 raise ValueError(
                     f"y holds labels that are not among the classes {list(map(str, classes))}: {unknown}. "

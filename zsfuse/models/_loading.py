@@ -13,6 +13,8 @@ import os
 import re
 import threading
 
+import numpy as np
+
 from ..exceptions import MissingDependencyError, ModelNotFoundError
 
 _MODELS: dict = {}
@@ -246,7 +248,7 @@ def load_pretrained(cls, model, revision=None, *, trust_remote_code=False, what=
     path = resolve_model_path(model, revision, what)
     # only a real True grants it: transformers reads None as "ask on the terminal", and any
     # other truthy value as yes
-    trust_remote_code = trust_remote_code is True or (type(trust_remote_code).__name__ == "bool_"
+    trust_remote_code = trust_remote_code is True or (isinstance(trust_remote_code, np.bool_)
                                                      and bool(trust_remote_code))
     try:
         return cls.from_pretrained(path, trust_remote_code=trust_remote_code, **kwargs)
