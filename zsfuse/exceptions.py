@@ -12,11 +12,17 @@ __all__ = [
     "ClipError",
     "ClipNotFoundError",
     "ClipWarning",
+    "DatasetError",
+    "DatasetOptionError",
+    "EvaluationError",
+    "FusionWarning",
     "MissingDependencyError",
     "ModelKindError",
     "ModelNotFoundError",
     "RemoteCodeError",
     "UnreadableFileError",
+    "UnsupportedModelError",
+    "UntrustedTypesError",
 ]
 
 
@@ -130,3 +136,70 @@ class ClipWarning(UserWarning):
 
     The message names the clip (index and path) like :class:`ClipError`.
     """
+
+
+class UnsupportedModelError(ModelKindError):
+    """The checkpoint is not a speech foundation model this transformer can read."""
+
+class FusionWarning(UserWarning):
+    """``LateFusionClassifier`` found no zero-shot block and fits its head alone."""
+
+class EvaluationError(ZsfuseError, ValueError):
+    """The evaluation cannot run as asked (a bad grid, a fold without a class, ...)."""
+
+class UntrustedTypesError(ZsfuseError, ValueError):
+    """A skops file holds types that are neither skops' defaults nor zsfuse's own.
+
+    Parameters
+    ----------
+    path : str
+        The file.
+    types : list of str
+        The offending type names.
+
+    Attributes
+    ----------
+    path : str
+        The file.
+    types : list of str
+        The offending type names.
+    """
+
+    def __init__(self, path, types):
+        self.path = str(path)
+        self.types = list(types)
+        super().__init__(
+            f"{self.path!r} holds types that zsfuse does not trust: {self.types}. "
+            "Building them could run arbitrary code, so the file was not loaded. If you made the "
+            "file yourself and trust these types, pass them explicitly: "
+            f"zsfuse.load(path, trusted={self.types!r})."
+        )
+
+class DatasetError(ZsfuseError, ValueError):
+    """A dataset cannot be loaded as asked.
+
+    The message says what is wrong, names the offending files (the first few
+    and how many in all) and what to do about it.
+
+    Parameters
+    ----------
+    message : str
+        The full message.
+    paths : sequence of str, optional
+        Every offending file (not only those the message shows).
+
+    Attributes
+    ----------
+    paths : tuple of str
+        Every offending file; empty where the error is not about files.
+    """
+
+    def __init__(self, message, paths=()):
+        self.paths = tuple(str(p) for p in paths)
+        super().__init__(message)
+
+    def __reduce__(self):
+        return (type(self), (str(self), self.paths))
+
+class DatasetOptionError(DatasetError, TypeError):
+    """An option the chosen loader does not take (a DatasetError and a TypeError)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._defaults import DEFAULT_CLAP_MODEL, DEFAULT_FM_MODEL
 from ._estimator import RUNTIME_PARAMS
 
 __all__ = ["STEP_PREFIXES", "make_zsfuse_pipeline"]
@@ -11,7 +12,7 @@ __all__ = ["STEP_PREFIXES", "make_zsfuse_pipeline"]
 STEP_PREFIXES = {"zs": "features__zs", "fm": "features__fm", "clf": "clf", "features": "features"}
 
 
-def make_zsfuse_pipeline(clap="msclap-2023", fm="microsoft/wavlm-large", labels=None, **params):
+def make_zsfuse_pipeline(clap=DEFAULT_CLAP_MODEL, fm=DEFAULT_FM_MODEL, labels=None, **params):
     """Build ``Pipeline([("features", FeatureUnion([("zs", ...), ("fm", ...)])), ("clf", ...)])``.
 
     The returned pipeline is the one of the design card: zero-shot scores from

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ._numeric import log_softmax, normalize_rows
+
 __all__ = [
     "EMOTION_WORDS",
     "ENSEMBLES",
@@ -284,18 +286,6 @@ def check_distinct_embeddings(classes, prompts, embeddings):
         )
 
 
-def normalize_rows(x: np.ndarray) -> np.ndarray:
-    """L2-normalise the last axis (rows of zeros stay zero)."""
-    x = np.asarray(x, dtype=np.float64)
-    norm = np.linalg.norm(x, axis=-1, keepdims=True)
-    return x / np.where(norm == 0, 1.0, norm)
-
-
-def _log_softmax(z):
-    z = z - z.max(axis=1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-
-
 def prototypes(text_embeddings, ensemble):
     """Reduce per-prompt text embeddings to what scoring needs.
 
@@ -360,6 +350,6 @@ def class_logits(audio_embeddings, protos, logit_scale, ensemble, n_templates=1)
     by_template = np.stack(
         [s.reshape(s.shape[0], n_templates, -1).mean(axis=2) for s in per_class], axis=2
     )  # (n_clips, n_templates, n_classes)
-    log_p = np.stack([_log_softmax(by_template[:, t]) for t in range(n_templates)], axis=1)
+    log_p = np.stack([log_softmax(by_template[:, t]) for t in range(n_templates)], axis=1)
     m = log_p.max(axis=1, keepdims=True)
     return (m + np.log(np.exp(log_p - m).mean(axis=1, keepdims=True)))[:, 0]

@@ -8,8 +8,10 @@ import warnings
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._defaults import DEFAULT_CLAP_MODEL
 from . import prompts as P
 from ._estimator import AudioTransformer, check_targets
+from ._numeric import log_softmax
 from .audio import PAD_MODES, repeat, window
 from .extraction import encode_clips, encode_texts
 
@@ -126,7 +128,7 @@ class CLAPZeroShotTransformer(AudioTransformer):
 
     def __init__(
         self,
-        model="msclap-2023",
+        model=DEFAULT_CLAP_MODEL,
         labels=None,
         label_words=None,
         templates=DEFAULT_TEMPLATES,
@@ -379,8 +381,7 @@ class CLAPZeroShotTransformer(AudioTransformer):
         logits = P.class_logits(audio, self.prototypes_, self.logit_scale_, self.ensemble, self.n_templates_)
         if self.output == "logit":
             return logits
-        log_p = logits - logits.max(axis=1, keepdims=True)
-        log_p = log_p - np.log(np.exp(log_p).sum(axis=1, keepdims=True))
+        log_p = log_softmax(logits)
         return np.exp(log_p) if self.output == "proba" else log_p
 
     def _feature_names(self):

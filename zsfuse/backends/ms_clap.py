@@ -17,6 +17,7 @@ import warnings
 
 import numpy as np
 
+from .._defaults import DEFAULT_CLAP_MODEL
 from ..exceptions import ModelNotFoundError
 from ..models import (
     get_model,
@@ -110,7 +111,7 @@ class MSClapBackend(ClapBackend):
     name = "msclap"
     native_pad_mode = "repeat"  # msclap loops a short clip to fill its window
 
-    def __init__(self, model="msclap-2023", version=None, revision=None, text_model=None,
+    def __init__(self, model=DEFAULT_CLAP_MODEL, version=None, revision=None, text_model=None,
                  device="cpu", dtype=None):
         import torch
         from transformers import AutoConfig, AutoTokenizer
@@ -224,7 +225,7 @@ class MSClapBackend(ClapBackend):
         return float(self.model.logit_scale.detach().exp().cpu())
 
 
-def load_msclap(model="msclap-2023", version=None, revision=None, text_model=None, device="cpu",
+def load_msclap(model=DEFAULT_CLAP_MODEL, version=None, revision=None, text_model=None, device="cpu",
                 dtype=None):
     """Return the process-wide :class:`MSClapBackend` for a checkpoint (loaded once)."""
     key = ("msclap", model, version, revision, text_model, device, dtype)

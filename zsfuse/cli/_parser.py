@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from .._defaults import DEFAULT_CLAP_MODEL, DEFAULT_FM_MODEL
 from .._version import __version__
 
 
@@ -72,10 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="another dataset option (JSON values allowed), e.g. -o dataset=iemocap")
     data.add_argument("--folds", default=None, help="comma-separated fold names or 1-based numbers to run")
     models = ev.add_argument_group("models and search")
-    models.add_argument("--clap", default="msclap-2023", help="CLAP model: msclap-2022, msclap-2023, a "
-                        "transformers ClapModel hub id or folder (default: msclap-2023)")
-    models.add_argument("--fm", default="microsoft/wavlm-large",
-                        help="speech foundation model hub id or folder (default: microsoft/wavlm-large)")
+    models.add_argument("--clap", default=DEFAULT_CLAP_MODEL, help="CLAP model: msclap-2022, msclap-2023, a "
+                        f"transformers ClapModel hub id or folder (default: {DEFAULT_CLAP_MODEL})")
+    models.add_argument("--fm", default=DEFAULT_FM_MODEL,
+                        help=f"speech foundation model hub id or folder (default: {DEFAULT_FM_MODEL})")
     models.add_argument("--grid", default=None, metavar="FILE",
                         help="inner grid of ZS-Fuse as JSON or TOML (default: audio repeats 1-3 x text "
                              "repeats 1-3 x zs_weight 0, .25, .5, 1)")
@@ -96,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     zs.add_argument("files", nargs="+", help="audio files")
     zs.add_argument("--labels", required=True, help="comma-separated classes, e.g. angry,happy,neutral,sad")
-    zs.add_argument("--model", default="msclap-2023", help="CLAP model (default: msclap-2023)")
+    zs.add_argument("--model", default=DEFAULT_CLAP_MODEL, help=f"CLAP model (default: {DEFAULT_CLAP_MODEL})")
     zs.add_argument("--template", action="append", default=None,
                     help="a prompt template with {} for the class word (repeatable)")
     zs.add_argument("--audio-repeats", type=int, default=1)

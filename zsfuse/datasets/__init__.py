@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import inspect
 
-from ._base import AUDIO_EXTENSIONS, Dataset, DatasetError, Fold
+from ..exceptions import DatasetError, DatasetOptionError
+from ._base import AUDIO_EXTENSIONS, Dataset, Fold
 from ._corpora import load_crema_d, load_emo_db, load_ravdess, load_tess
 from ._emobox import load_emobox
 from ._iemocap import load_iemocap
@@ -94,10 +95,6 @@ _ALIASES = {
 _NEUTRAL_WHEN_NONE = ("protocol", "class_map", "classes", "prefix", "fold", "dataset")
 
 
-class _OptionError(DatasetError, TypeError):
-    """An option the chosen loader does not take (a DatasetError and a TypeError)."""
-
-
 def _canonical(name):
     if not isinstance(name, str):
         raise DatasetError(f"the dataset name must be a string, one of {', '.join(DATASETS)}; got {name!r}")
@@ -144,6 +141,6 @@ def load_dataset(name, root, **options):
                 if p.kind is inspect.Parameter.KEYWORD_ONLY]
     unknown = [k for k, v in options.items() if k not in accepted and not (v is None and k in _NEUTRAL_WHEN_NONE)]
     if unknown:
-        raise _OptionError(f"dataset {canonical!r} takes no option(s) {', '.join(map(repr, unknown))}; its options "
+        raise DatasetOptionError(f"dataset {canonical!r} takes no option(s) {', '.join(map(repr, unknown))}; its options "
                            f"are {', '.join(accepted)} (see zsfuse.datasets.{loader.__name__}).")
     return loader(root, **{k: v for k, v in options.items() if k in accepted})

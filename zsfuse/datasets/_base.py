@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..exceptions import ZsfuseError
+from ..exceptions import DatasetError
 
 __all__ = ["AUDIO_EXTENSIONS", "Dataset", "DatasetError", "Fold", "build_dataset"]
 
@@ -27,33 +27,6 @@ AUDIO_EXTENSIONS = (".wav", ".flac")
 
 #: How many offending paths an error message shows before "(and N more)".
 SHOW = 5
-
-
-class DatasetError(ZsfuseError, ValueError):
-    """A dataset cannot be loaded as asked.
-
-    The message says what is wrong, names the offending files (the first few
-    and how many in all) and what to do about it.
-
-    Parameters
-    ----------
-    message : str
-        The full message.
-    paths : sequence of str, optional
-        Every offending file (not only those the message shows).
-
-    Attributes
-    ----------
-    paths : tuple of str
-        Every offending file; empty where the error is not about files.
-    """
-
-    def __init__(self, message, paths=()):
-        self.paths = tuple(str(p) for p in paths)
-        super().__init__(message)
-
-    def __reduce__(self):
-        return (type(self), (str(self), self.paths))
 
 
 def format_paths(paths, show=SHOW):

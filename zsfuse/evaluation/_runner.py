@@ -23,7 +23,8 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from ..exceptions import ZsfuseError
+from .._defaults import DEFAULT_CLAP_MODEL, DEFAULT_FM_MODEL
+from ..exceptions import EvaluationError
 
 __all__ = ["DEFAULT_GRID", "SYSTEMS", "EvaluationError", "evaluate", "preflight", "resolve_grid"]
 
@@ -39,10 +40,6 @@ DEFAULT_GRID = {
 }
 
 _AUDIO_REPEATS = "features__zs__audio_repeats"
-
-
-class EvaluationError(ZsfuseError, ValueError):
-    """The evaluation cannot run as asked (a bad grid, a fold without a class, ...)."""
 
 
 def resolve_grid(grid, pipe):
@@ -141,7 +138,7 @@ def _plain(value):
     return value
 
 
-def evaluate(dataset, *, clap="msclap-2023", fm="microsoft/wavlm-large", grid=None, params=None,
+def evaluate(dataset, *, clap=DEFAULT_CLAP_MODEL, fm=DEFAULT_FM_MODEL, grid=None, params=None,
              inner_folds=3, folds=None, device="auto", dtype="auto", batch_size=16, cache_dir=None,
              n_jobs=1, progress=True, out=None, command=None):
     """Fit and score the FM baseline, zero-shot and ZS-Fuse on every fold of a dataset.

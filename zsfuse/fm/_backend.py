@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..exceptions import ModelKindError
+from ..exceptions import ModelKindError, UnsupportedModelError
 from ..models import get_model, load_pretrained, model_fingerprint, read_model_type, resolve_model_path
 from ._chunking import FrameGeometry, plan_batches
 from ._pooling import FrameStats
@@ -52,10 +52,6 @@ SUPPORTED_MODEL_TYPES = SSL_MODEL_TYPES + WHISPER_MODEL_TYPES
 # stack of convolutions with layer norm in between) carry padding back into
 # the clip's last frames. Those get batches of equal-length pieces only.
 _PADDING_SAFE = frozenset({"wav2vec2", "wavlm", "hubert", "unispeech", "unispeech-sat"})
-
-
-class UnsupportedModelError(ModelKindError):
-    """The checkpoint is not a speech foundation model this transformer can read."""
 
 
 @dataclass(frozen=True)

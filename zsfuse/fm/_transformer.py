@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from .._defaults import DEFAULT_FM_MODEL
 from .._estimator import AudioTransformer, check_targets
 from ..exceptions import ClipError
 from ..extraction import encode_clips
@@ -157,7 +158,7 @@ class FMEmbeddingTransformer(AudioTransformer):
 
     def __init__(
         self,
-        model="microsoft/wavlm-large",
+        model=DEFAULT_FM_MODEL,
         layers="last",
         layer_reduce="mean",
         pooling="mean",

@@ -14,6 +14,8 @@ from numbers import Integral
 
 import numpy as np
 
+from ..exceptions import FusionWarning
+
 __all__ = [
     "LAYERNORM_EPS",
     "NORMALIZE_OPTIONS",
@@ -35,10 +37,6 @@ NORMALIZE_OPTIONS = ("layernorm", "standard", None)
 # as "zs__" or "features__zs__". The prefix match is greedy (the last "__" that is
 # followed by "zs_"), so "zs__zs_angry" is the label "angry".
 _ZS_NAME = re.compile(r"^(?:.*__)?zs_(.+)$", re.DOTALL)
-
-
-class FusionWarning(UserWarning):
-    """``LateFusionClassifier`` found no zero-shot block and fits its head alone."""
 
 
 def zs_label_of(name):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._numeric import log_softmax, softmax
+
 __all__ = [
     "PROBA_FLOOR",
     "TEMPERATURE_BOUNDS",
@@ -28,20 +30,6 @@ _SUM_TOL = 1e-4
 def safe_log(p, floor=PROBA_FLOOR):
     """``log(max(p, floor))``: logarithm of probabilities that may be 0."""
     return np.log(np.maximum(np.asarray(p, dtype=np.float64), floor))
-
-
-def log_softmax(z):
-    """Row-wise log-softmax of a 2-D array of logits (float64)."""
-    z = np.asarray(z, dtype=np.float64)
-    shifted = z - z.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-
-
-def softmax(z):
-    """Row-wise softmax of a 2-D array of logits (float64)."""
-    z = np.asarray(z, dtype=np.float64)
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def looks_like_proba(z):

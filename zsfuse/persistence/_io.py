@@ -35,7 +35,7 @@ from __future__ import annotations
 import os
 import warnings
 
-from ..exceptions import ZsfuseError
+from ..exceptions import UntrustedTypesError, ZsfuseError
 from ._info import _OPT_IN, AUDIO_STEP_TYPES, TRUSTED_TYPES, SavedFileInfo, _joined, _one_line, _show, _where
 from ._objects import (
     _drop_pipeline_memory,
@@ -49,33 +49,7 @@ from ._schema import _Scan, _type_name, _unreadable
 __all__ = ["UntrustedTypesError", "inspect", "load", "save"]
 
 
-class UntrustedTypesError(ZsfuseError, ValueError):
-    """A skops file holds types that are neither skops' defaults nor zsfuse's own.
 
-    Parameters
-    ----------
-    path : str
-        The file.
-    types : list of str
-        The offending type names.
-
-    Attributes
-    ----------
-    path : str
-        The file.
-    types : list of str
-        The offending type names.
-    """
-
-    def __init__(self, path, types):
-        self.path = str(path)
-        self.types = list(types)
-        super().__init__(
-            f"{self.path!r} holds types that zsfuse does not trust: {self.types}. "
-            "Building them could run arbitrary code, so the file was not loaded. If you made the "
-            "file yourself and trust these types, pass them explicitly: "
-            f"zsfuse.load(path, trusted={self.types!r})."
-        )
 
 
 def save(estimator, path):
