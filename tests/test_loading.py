@@ -1,5 +1,6 @@
 """Model loading: devices, dtypes, the loader cache, offline resolution, safe checkpoints."""
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -11,12 +12,15 @@ torch = pytest.importorskip("torch")
 
 from zsfuse.exceptions import MissingDependencyError, ModelNotFoundError  # noqa: E402
 from zsfuse.models import (  # noqa: E402
+    autocast,
     cached_models,
     clear_model_cache,
     get_model,
+    is_offline,
     load_pretrained,
     load_torch_checkpoint,
     model_fingerprint,
+    model_not_found_error,
     require_extra,
     resolve_device,
     resolve_dtype,
@@ -43,6 +47,30 @@ def test_resolve_dtype():
     assert resolve_dtype(torch.float16, "cuda:0") is torch.float16
     with pytest.raises(ValueError, match="dtype must be"):
         resolve_dtype("int8", "cpu")
+
+
+def test_autocast_only_for_half_dtypes():
+    """One autocast for every backend: nothing for float32, torch.autocast on the device's type otherwise."""
+    assert isinstance(autocast("cpu", torch.float32), contextlib.nullcontext)
+    assert isinstance(autocast("cpu", None), contextlib.nullcontext)
+    context = autocast("cpu", torch.bfloat16)
+    assert isinstance(context, torch.autocast) and context.device == "cpu"
+    with context:
+        assert (torch.ones(2, 3) @ torch.ones(3, 2)).dtype == torch.bfloat16
+
+
+def test_offline_switch_and_the_not_found_message(monkeypatch):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "yes")
+    assert is_offline()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")  # HF_HUB_OFFLINE wins when set
+    assert not is_offline()
+    error = model_not_found_error("org/m", "v2", "CLAP model", "LookupError:  not\n cached.", local="the file")
+    assert isinstance(error, ModelNotFoundError)
+    message = str(error)
+    assert message.startswith("CLAP model 'org/m' (revision 'v2') is not a local folder")
+    assert " online: LookupError: not cached. " in message
+    assert "`hf download org/m --revision v2`" in message and message.endswith("pass the path of the file.")
 
 
 def test_require_extra_names_the_extra():

@@ -220,7 +220,7 @@ def test_the_loaded_object_is_checked_too(tmp_path, monkeypatch):
 
     path = zsfuse.save(GridSearchCV(unfitted(fm__trust_remote_code="yes"), {"clf__zs_weight": [0.0]}),
                        tmp_path / "remote.skops")
-    monkeypatch.setattr(persistence, "_remote_code_in_schema", lambda *args, **kwargs: [])
+    monkeypatch.setattr(persistence, "remote_code_in_schema", lambda *args, **kwargs: [])
     with pytest.raises(RemoteCodeError, match="estimator__features__fm"):
         zsfuse.load(path)
 

@@ -51,6 +51,24 @@ def describe_clip(index: int | None, path: str | None = None) -> str:
     return name
 
 
+def one_line(exc):
+    """An exception's text on one line (its type name when it has no text).
+
+    Parameters
+    ----------
+    exc : BaseException or object
+        What to describe.
+
+    Returns
+    -------
+    str
+        Its message with every run of whitespace (newlines included) made one
+        space: how the command line and the persistence errors quote it.
+    """
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
 class ClipError(ZsfuseError, ValueError):
     """A clip of ``X`` cannot be used.
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import warnings
 
 import numpy as np
@@ -34,7 +33,8 @@ class ClapBackend:
     device : str
         Where the model runs.
     dtype : torch.dtype
-        Compute dtype (float16/bfloat16 through autocast; weights stay float32).
+        Compute dtype (float16/bfloat16 through :func:`zsfuse.models.autocast`; weights
+        stay float32).
     """
 
     name = "clap"
@@ -57,13 +57,12 @@ class ClapBackend:
         raise NotImplementedError
 
     # -- helpers for adapters ------------------------------------------------------------------------
-    def _autocast(self):
-        """Mixed precision on accelerators when a half dtype was asked for."""
-        import torch
-
-        if str(self.dtype) == "torch.float32":
-            return contextlib.nullcontext()
-        return torch.autocast(device_type=self.device.split(":")[0], dtype=self.dtype)
+    def _checked_windows(self, windows):
+        """``windows`` as float32, refused unless of shape (n, window_samples)."""
+        windows = np.asarray(windows, dtype=np.float32)
+        if windows.ndim != 2 or windows.shape[1] != self.window_samples:
+            raise ValueError(f"expected windows of shape (n, {self.window_samples}), got {windows.shape}")
+        return windows
 
     @staticmethod
     def _warn_truncated(texts, limit):

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..exceptions import ModelKindError
-from ..models import get_model, load_pretrained, model_fingerprint, read_model_type, resolve_model_path
+from ..models import (autocast, get_model, load_pretrained, model_fingerprint, read_model_type,
+                      resolve_model_path)
 from ._base import ClapBackend
 
 #: Known hub checkpoints (any other ClapModel id or folder works too).
@@ -50,6 +49,17 @@ def check_is_clap(path, model):
     )
 
 
+def _features_array(out):
+    """What ``get_audio_features``/``get_text_features`` return, as float32 numpy.
+
+    A tensor in transformers 4, an output object holding it as ``pooler_output`` in 5.
+    """
+    import torch
+
+    out = out if isinstance(out, torch.Tensor) else out.pooler_output
+    return out.float().cpu().numpy()
+
+
 class HFClapBackend(ClapBackend):
     """A transformers ``ClapModel`` with its feature extractor and tokenizer.
 
@@ -88,18 +98,15 @@ class HFClapBackend(ClapBackend):
     def embed_audio(self, windows):
         import torch
 
-        windows = np.asarray(windows, dtype=np.float32)
-        if windows.ndim != 2 or windows.shape[1] != self.window_samples:
-            raise ValueError(f"expected windows of shape (n, {self.window_samples}), got {windows.shape}")
+        windows = self._checked_windows(windows)
         features = self.feature_extractor(
             list(windows), sampling_rate=self.sampling_rate, return_tensors="pt"
         )
         input_features = features["input_features"].to(self.device)
         is_longer = torch.zeros((len(windows), 1), dtype=torch.bool, device=self.device)
-        with torch.inference_mode(), self._autocast():
+        with torch.inference_mode(), autocast(self.device, self.dtype):
             out = self.model.get_audio_features(input_features=input_features, is_longer=is_longer)
-        out = out if isinstance(out, torch.Tensor) else out.pooler_output  # transformers 4 / 5
-        return out.float().cpu().numpy()
+        return _features_array(out)
 
     def embed_text(self, texts):
         import torch
@@ -110,13 +117,12 @@ class HFClapBackend(ClapBackend):
                              self.max_text_tokens)
         tokens = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_text_tokens,
                                 return_tensors="pt")
-        with torch.inference_mode(), self._autocast():
+        with torch.inference_mode(), autocast(self.device, self.dtype):
             out = self.model.get_text_features(
                 input_ids=tokens["input_ids"].to(self.device),
                 attention_mask=tokens["attention_mask"].to(self.device),
             )
-        out = out if isinstance(out, torch.Tensor) else out.pooler_output
-        return out.float().cpu().numpy()
+        return _features_array(out)
 
     def logit_scale(self):
         # the zero-shot-audio-classification pipeline scores with logits_per_audio,

@@ -20,13 +20,15 @@ import numpy as np
 from .._defaults import DEFAULT_CLAP_MODEL
 from ..exceptions import ModelNotFoundError
 from ..models import (
+    autocast,
     get_model,
+    is_offline,
     load_torch_checkpoint,
     model_fingerprint,
+    model_not_found_error,
     require_extra,
     resolve_model_path,
 )
-from ..models._loading import _not_found, _offline
 from ._base import ClapBackend
 
 MSCLAP_REPO = "microsoft/msclap"
@@ -84,11 +86,13 @@ def resolve_msclap_checkpoint(model, version=None, revision=None):
 
         filename = MSCLAP_FILES[name_version]
         try:
-            path = hf_hub_download(MSCLAP_REPO, filename, revision=revision, local_files_only=_offline())
+            path = hf_hub_download(MSCLAP_REPO, filename, revision=revision, local_files_only=is_offline())
         except Exception as exc:
-            raise _not_found(MSCLAP_REPO, revision, f"MS-CLAP {name_version} checkpoint ({filename}) of",
-                             f"{type(exc).__name__}: {exc}",
-                             local=f"the {filename} file as model= with version='{name_version}'") from exc
+            raise model_not_found_error(
+                MSCLAP_REPO, revision, f"MS-CLAP {name_version} checkpoint ({filename}) of",
+                f"{type(exc).__name__}: {exc}",
+                local=f"the {filename} file as model= with version='{name_version}'",
+            ) from exc
         return path, name_version
     if not os.path.isfile(model):
         raise ModelNotFoundError(f"MS-CLAP checkpoint {model!r} does not exist.")
@@ -165,11 +169,9 @@ class MSClapBackend(ClapBackend):
     def embed_audio(self, windows):
         import torch
 
-        windows = np.asarray(windows, dtype=np.float32)
-        if windows.ndim != 2 or windows.shape[1] != self.window_samples:
-            raise ValueError(f"expected windows of shape (n, {self.window_samples}), got {windows.shape}")
+        windows = self._checked_windows(windows)
         x = torch.from_numpy(np.ascontiguousarray(windows)).to(self.device)
-        with torch.inference_mode(), self._autocast():
+        with torch.inference_mode(), autocast(self.device, self.dtype):
             out = self.model.audio_encoder(x)[0]
         return out.float().cpu().numpy()
 
@@ -211,7 +213,7 @@ class MSClapBackend(ClapBackend):
 
         tokens = {k: v.to(self.device) for k, v in self._tokenize(list(texts)).items()}
         encoder = self.model.caption_encoder
-        with torch.inference_mode(), self._autocast():
+        with torch.inference_mode(), autocast(self.device, self.dtype):
             hidden = encoder.base(**tokens)[0]
             if self.family == "gpt2":
                 last = tokens["attention_mask"].sum(-1) - 1

@@ -1,28 +1,32 @@
-"""Model loading shared by every backend: device and dtype resolution, the
-module-level loader cache, offline-first resolution of model ids, and safe
-checkpoint loading. Backend adapters live beside it, one module each."""
+"""Model loading shared by every backend, one concern per module: device, dtype
+and autocast (``_device``), the module-level loader cache (``_cache``),
+offline-first resolution of model ids (``_hub``), content fingerprints and safe
+checkpoint loading (``_checkpoint``) and optional dependencies (``_extras``).
+Backend adapters live beside it, one module each."""
 
-from ._loading import (
-    cached_models,
-    clear_model_cache,
-    get_model,
+from ._cache import cached_models, clear_model_cache, get_model
+from ._checkpoint import load_torch_checkpoint, model_fingerprint
+from ._device import DTYPE_NAMES, autocast, resolve_device, resolve_dtype
+from ._extras import require_extra
+from ._hub import (
+    is_offline,
     load_pretrained,
-    load_torch_checkpoint,
-    model_fingerprint,
+    model_not_found_error,
     read_model_type,
-    require_extra,
-    resolve_device,
-    resolve_dtype,
     resolve_model_path,
 )
 
 __all__ = [
+    "DTYPE_NAMES",
+    "autocast",
     "cached_models",
     "clear_model_cache",
     "get_model",
+    "is_offline",
     "load_pretrained",
     "load_torch_checkpoint",
     "model_fingerprint",
+    "model_not_found_error",
     "read_model_type",
     "require_extra",
     "resolve_device",

@@ -5,8 +5,9 @@ returns in ``_info``, the schema reader in ``_schema`` and the trust checks in
 ``_objects``. ``docs/persistence.md`` has the security note.
 """
 
+from ..exceptions import UntrustedTypesError
 from ._info import AUDIO_STEP_TYPES, TRUSTED_TYPES, AudioStepInfo, SavedFileInfo
-from ._io import UntrustedTypesError, inspect, load, save
+from ._io import inspect, load, save
 
 __all__ = [
     "AUDIO_STEP_TYPES",

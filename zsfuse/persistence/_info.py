@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 
+from .._json import jsonable
+
 __all__ = ["AUDIO_STEP_TYPES", "TRUSTED_TYPES", "AudioStepInfo", "SavedFileInfo"]
 
 #: The types zsfuse itself adds to a skops file, as ``skops.io.get_untrusted_types``
-#: names them (``module.QualifiedName``, the module that defines the class -- for
-#: the FM transformer the private ``zsfuse.fm._transformer``): the classifier and
+#: names them (``module.QualifiedName`` from the class's ``__module__``: the module that
+#: defines it -- for the FM transformer the private ``zsfuse.fm._transformer`` -- except
+#: ``LateFusionClassifier``, defined in ``zsfuse.fusion._classifier`` but kept at
+#: ``zsfuse.fusion`` so that files of every version name it alike): the classifier and
 #: the two audio transformers. A dumped zsfuse pipeline lists only these (or a subset); every
 #: other type in it is a scikit-learn, numpy or Python builtin type that skops
 #: trusts by default.
@@ -25,13 +29,14 @@ AUDIO_STEP_TYPES = (
     "zsfuse.zeroshot.CLAPZeroShotTransformer",
 )
 
-# the parameters inspect reports for each audio step
-_STEP_FIELDS = ("model", "revision", "version", "text_model", "trust_remote_code", "device", "cache_dir")
-_REFUSED_FIX = "Check the path, or re-save the pipeline with zsfuse.save(pipe, path) where it was made."
-_OPT_IN = "zsfuse.load(path, trust_remote_code=True), or zsfuse predict --trust-remote-code"
-_MAX_ARRAY_BYTES = 1 << 20  # numpy values inspect reads back from a file (scalars and small arrays)
-
-
+#: The parameters :func:`inspect` reports for each audio step, in order.
+STEP_FIELDS = ("model", "revision", "version", "text_model", "trust_remote_code", "device", "cache_dir")
+#: What a refused or unreadable file's message tells the user to do.
+REFUSED_FIX = "Check the path, or re-save the pipeline with zsfuse.save(pipe, path) where it was made."
+#: How a caller opts in to a file that sets ``trust_remote_code`` (named in every message about it).
+OPT_IN = "zsfuse.load(path, trust_remote_code=True), or zsfuse predict --trust-remote-code"
+#: The largest numpy value (in bytes) :func:`inspect` reads back from a file: scalars and small arrays.
+MAX_ARRAY_BYTES = 1 << 20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,7 +91,7 @@ class AudioStepInfo:
     @property
     def grants_remote_code(self) -> bool:
         """Whether ``trust_remote_code`` is anything but False/None."""
-        return _grants(self.trust_remote_code)
+        return grants_code(self.trust_remote_code)
 
     def to_dict(self) -> dict:
         """The fields as a JSON-serialisable dict.
@@ -96,7 +101,7 @@ class AudioStepInfo:
         dict
             Field name -> value; values not decoded are given as ``"<module.Type>"``.
         """
-        return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        return {f.name: jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -161,8 +166,9 @@ class SavedFileInfo:
                        f"zsfuse.load(path, trusted={list(self.foreign_types)!r}))")
         for step in self.steps:
             if step.grants_remote_code:
-                out.append(f"{_where(step.path, step.cls)} sets trust_remote_code={step.trust_remote_code!r} "
-                           f"for model {step.model!r} (opt in: {_OPT_IN})")
+                out.append(f"{describe_step(step.path, step.cls)} sets "
+                           f"trust_remote_code={step.trust_remote_code!r} "
+                           f"for model {step.model!r} (opt in: {OPT_IN})")
         return tuple(out)
 
     def to_dict(self) -> dict:
@@ -173,10 +179,10 @@ class SavedFileInfo:
         dict
             The fields (``steps`` as a list of dicts) plus ``models`` and ``refusals``.
         """
-        out = {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)
+        out = {f.name: jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)
                if f.name != "steps"}
         out["steps"] = [step.to_dict() for step in self.steps]
-        out["models"] = _jsonable(self.models)
+        out["models"] = jsonable(self.models)
         out["refusals"] = list(self.refusals)
         return out
 
@@ -195,11 +201,11 @@ class SavedFileInfo:
             for step in self.steps:
                 lines.append(f"    {step.path or '(the saved object)'}: {step.cls}"
                              f"{', fitted' if step.fitted else ', not fitted'}")
-                for name in _STEP_FIELDS:
+                for name in STEP_FIELDS:
                     value = getattr(step, name)
                     if value is None and name in ("version", "text_model"):
                         continue
-                    lines.append(f"      {name:<18} {_show(value)}")
+                    lines.append(f"      {name:<18} {show_value(value)}")
         for note in self.notes:
             lines.append(f"  note: {note}")
         if self.refusals:
@@ -210,9 +216,18 @@ class SavedFileInfo:
         return "\n".join(lines)
 
 
+def grants_code(value) -> bool:
+    """Whether a ``trust_remote_code`` value lets code run: anything but False or None (or numpy False).
 
-def _grants(value) -> bool:
-    """Whether a ``trust_remote_code`` value lets code run: anything but False or None (or numpy False)."""
+    Parameters
+    ----------
+    value : object
+        A ``trust_remote_code`` value, as set on an estimator or decoded from a file.
+
+    Returns
+    -------
+    bool
+    """
     if value is None or value is False:
         return False
     if type(value).__name__ == "bool_" and type(value).__module__ == "numpy":
@@ -220,29 +235,50 @@ def _grants(value) -> bool:
     return True
 
 
-def _joined(path):
+def join_path(path):
+    """A step's place as scikit-learn names nested parameters.
+
+    Parameters
+    ----------
+    path : sequence of str
+        Step and attribute names from the saved object down, e.g. ``("features", "zs")``.
+
+    Returns
+    -------
+    str
+        E.g. ``"features__zs"``; ``""`` for the saved object itself.
+    """
     return "__".join(path)
 
 
-def _where(path, cls):
+def describe_step(path, cls):
+    """How a message names a step: ``"step features__zs (CLAPZeroShotTransformer)"``.
+
+    Parameters
+    ----------
+    path : str
+        The step's place (see :func:`join_path`); empty for the saved object itself.
+    cls : str or type
+        Its type; only the last dotted part is shown.
+
+    Returns
+    -------
+    str
+    """
     short = str(cls).rsplit(".", 1)[-1]
     return f"step {path} ({short})" if path else f"the saved {short}"
 
 
-def _one_line(exc):
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
+def show_value(value):
+    """How :func:`inspect` shows a parameter's value in its report (its ``repr``).
 
+    Parameters
+    ----------
+    value : object
 
-def _show(value):
+    Returns
+    -------
+    str
+    """
     return repr(value)
 
-
-def _jsonable(value):
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    return repr(value)

@@ -35,21 +35,26 @@ from __future__ import annotations
 import os
 import warnings
 
-from ..exceptions import UntrustedTypesError, ZsfuseError
-from ._info import _OPT_IN, AUDIO_STEP_TYPES, TRUSTED_TYPES, SavedFileInfo, _joined, _one_line, _show, _where
-from ._objects import (
-    _drop_pipeline_memory,
-    _plain_feature_names,
-    _remote_code_error,
-    _remote_code_in_object,
-    _remote_code_in_schema,
+from ..exceptions import UntrustedTypesError, ZsfuseError, one_line
+from ._info import (
+    AUDIO_STEP_TYPES,
+    OPT_IN,
+    TRUSTED_TYPES,
+    SavedFileInfo,
+    describe_step,
+    join_path,
+    show_value,
 )
-from ._schema import _Scan, _type_name, _unreadable
+from ._objects import (
+    drop_pipeline_memory,
+    plain_feature_names,
+    remote_code_error,
+    remote_code_in_object,
+    remote_code_in_schema,
+)
+from ._schema import SchemaScan, node_type_name, unreadable_error
 
 __all__ = ["UntrustedTypesError", "inspect", "load", "save"]
-
-
-
 
 
 def save(estimator, path):
@@ -84,7 +89,7 @@ def save(estimator, path):
     import skops.io as sio
 
     path = os.fspath(path)
-    with _plain_feature_names(estimator):
+    with plain_feature_names(estimator):
         sio.dump(estimator, path)
     foreign = _foreign(sio.get_untrusted_types(file=path), ())
     if foreign:
@@ -94,12 +99,12 @@ def save(estimator, path):
             UserWarning,
             stacklevel=2,
         )
-    granted, _ = _remote_code_in_object(estimator)
+    granted, _ = remote_code_in_object(estimator)
     if granted:
-        where = "; ".join(f"{_where(p, c)}: trust_remote_code={v!r}" for p, c, _, v in granted)
+        where = "; ".join(f"{describe_step(p, c)}: trust_remote_code={v!r}" for p, c, _, v in granted)
         warnings.warn(
             f"{path!r} lets a model run code it ships ({where}): zsfuse.load refuses it unless the "
-            f"caller opts in with {_OPT_IN}.",
+            f"caller opts in with {OPT_IN}.",
             UserWarning,
             stacklevel=2,
         )
@@ -145,22 +150,23 @@ def inspect(path):
     import skops.io as sio
 
     path = os.fspath(path)
-    scan = _Scan.read(path)
+    scan = SchemaScan.read(path)
     untrusted = tuple(sorted(_skops_call(path, sio.get_untrusted_types, file=path)))
     steps, notes = [], []
     for obj_path, node in scan.objects:
         attrs = scan.attrs(node)
-        type_name = _type_name(node)
+        type_name = node_type_name(node)
         if type_name in AUDIO_STEP_TYPES or (attrs is not None and "trust_remote_code" in attrs):
             steps.append(scan.step_info(obj_path, node))
         if attrs is not None and "memory" in attrs and type_name.startswith("sklearn."):
             memory = scan.decode(attrs["memory"])
             if memory is not None:
-                notes.append(f"{_where(_joined(obj_path), type_name)} has memory={_show(memory)}: scikit-learn "
+                notes.append(f"{describe_step(join_path(obj_path), type_name)} has "
+                             f"memory={show_value(memory)}: scikit-learn "
                              "caches fitted steps there with joblib, and reads them back with pickle when it "
                              "is fitted again -- refit it only if you trust that folder.")
     return SavedFileInfo(
-        path=path, root=_type_name(scan.root), protocol=scan.protocol, skops_version=scan.skops_version,
+        path=path, root=node_type_name(scan.root), protocol=scan.protocol, skops_version=scan.skops_version,
         types=tuple(sorted(t for t in scan.types if not t.startswith("builtins."))),
         untrusted_types=untrusted, foreign_types=tuple(_foreign(untrusted, ())),
         steps=tuple(steps), notes=tuple(notes),
@@ -233,24 +239,24 @@ def load(path, trusted=None, trust_remote_code=False):
     if not isinstance(trust_remote_code, bool):
         raise TypeError(f"trust_remote_code must be True or False, got {trust_remote_code!r}.")
     path = os.fspath(path)
-    scan = _Scan.read(path)
+    scan = SchemaScan.read(path)
     untrusted = _skops_call(path, sio.get_untrusted_types, file=path)
     foreign = _foreign(untrusted, extra)
     if foreign:
         raise UntrustedTypesError(path, foreign)
     if not trust_remote_code:
-        granted = _remote_code_in_schema(scan)
+        granted = remote_code_in_schema(scan)
         if granted:
-            raise _remote_code_error(path, granted)
+            raise remote_code_error(path, granted)
     estimator = _skops_call(path, sio.load, path, trusted=list(untrusted))
     # authoritative: what was built, whatever the schema said
-    granted, unset = _remote_code_in_object(estimator)
+    granted, unset = remote_code_in_object(estimator)
     if not trust_remote_code:
         if granted:
-            raise _remote_code_error(path, granted)
+            raise remote_code_error(path, granted)
         for obj in unset:  # None lets transformers ask on the terminal: a file never gets to ask
             obj.trust_remote_code = False
-    _drop_pipeline_memory(path, estimator)
+    drop_pipeline_memory(path, estimator)
     return estimator
 
 
@@ -261,7 +267,8 @@ def _skops_call(path, function, *args, **kwargs):
     except (ZsfuseError, MemoryError):
         raise
     except Exception as exc:  # noqa: BLE001 -- a malformed file can fail skops in many ways
-        raise _unreadable(path, f"could not be read by skops ({type(exc).__name__}: {_one_line(exc)})") from exc
+        problem = f"could not be read by skops ({type(exc).__name__}: {one_line(exc)})"
+        raise unreadable_error(path, problem) from exc
 
 
 def _foreign(untrusted, extra):

@@ -10,11 +10,11 @@ import contextlib
 import warnings
 
 from ..exceptions import RemoteCodeError
-from ._info import _OPT_IN, _grants, _joined, _where
-from ._schema import _is_node, _type_name
+from ._info import OPT_IN, describe_step, grants_code, join_path
+from ._schema import is_node, node_type_name
 
 
-def _remote_code_in_schema(scan):
+def remote_code_in_schema(scan):
     """``[(path, type, model, value)]`` of the objects of a schema that set ``trust_remote_code``.
 
     Both the value node at its place and the node skops builds for its id are
@@ -27,12 +27,12 @@ def _remote_code_in_schema(scan):
             continue
         raw = attrs["trust_remote_code"]
         values = [scan.decode(raw)]  # what skops builds (an earlier node with the same id, if any) ...
-        if _is_node(raw) and raw["__loader__"] != "CachedNode":
+        if is_node(raw) and raw["__loader__"] != "CachedNode":
             values.append(scan.decode(dict(raw, __id__=None)))  # ... and what is written here
-        granting = [value for value in values if _grants(value)]
+        granting = [value for value in values if grants_code(value)]
         if granting:
             model = scan.decode(attrs["model"]) if "model" in attrs else None
-            found.append((_joined(obj_path), _type_name(scan.resolve(node)), model, granting[0]))
+            found.append((join_path(obj_path), node_type_name(scan.resolve(node)), model, granting[0]))
     return found
 
 
@@ -66,7 +66,7 @@ def _children_of(obj, path):
                 yield value, path + (key,)
 
 
-def _remote_code_in_object(root):
+def remote_code_in_object(root):
     """Walk every object reachable from ``root`` (attributes, lists, tuples, dicts, sets).
 
     Returns
@@ -86,9 +86,10 @@ def _remote_code_in_object(root):
         attrs = getattr(obj, "__dict__", None)
         if type(attrs) is dict and "trust_remote_code" in attrs and not isinstance(obj, type):
             value = attrs["trust_remote_code"]
-            if _grants(value):
+            if grants_code(value):
                 cls = type(obj)
-                granted.append((_joined(path), f"{cls.__module__}.{cls.__qualname__}", attrs.get("model"), value))
+                granted.append((join_path(path), f"{cls.__module__}.{cls.__qualname__}", attrs.get("model"),
+                                value))
             elif value is None:
                 unset.append(obj)
         stack.extend(reversed(list(_children_of(obj, path))))
@@ -96,12 +97,26 @@ def _remote_code_in_object(root):
     return granted, unset
 
 
-def _remote_code_error(path, granted):
-    where = "; ".join(f"{_where(p, cls)}: model {model!r}, trust_remote_code={value!r}"
+def remote_code_error(path, granted):
+    """The error for a file that sets ``trust_remote_code`` without the caller's opt-in.
+
+    Parameters
+    ----------
+    path : str
+        The file.
+    granted : list of (path, type, model, value)
+        What :func:`remote_code_in_schema` or :func:`remote_code_in_object` found.
+
+    Returns
+    -------
+    RemoteCodeError
+        With ``path`` and ``steps`` (the steps' paths) set on it.
+    """
+    where = "; ".join(f"{describe_step(p, cls)}: model {model!r}, trust_remote_code={value!r}"
                       for p, cls, model, value in granted)
     error = RemoteCodeError(
         f"{path!r} lets a model run Python code it ships -- {where}. A loaded file never grants that, so "
-        f"it was not loaded. If you trust this file and that model's code, opt in: {_OPT_IN}. To see what "
+        f"it was not loaded. If you trust this file and that model's code, opt in: {OPT_IN}. To see what "
         "the file holds first: zsfuse.inspect(path) or zsfuse predict MODEL.skops --show."
     )
     error.path = path
@@ -109,7 +124,7 @@ def _remote_code_error(path, granted):
     return error
 
 
-def _drop_pipeline_memory(path, root):
+def drop_pipeline_memory(path, root):
     """Reset any scikit-learn ``memory=`` folder a file sets (joblib reads it back with pickle on refit).
 
     A cache folder only saves time, so dropping it changes no answer; the
@@ -124,7 +139,7 @@ def _drop_pipeline_memory(path, root):
             continue
         seen.add(id(obj))
         if isinstance(obj, Pipeline) and obj.memory is not None:
-            dropped.append((_joined(where) or "the loaded pipeline", obj.memory))
+            dropped.append((join_path(where) or "the loaded pipeline", obj.memory))
             obj.memory = None
         stack.extend(_children_of(obj, where))
     if dropped:
@@ -139,7 +154,7 @@ def _drop_pipeline_memory(path, root):
 
 
 @contextlib.contextmanager
-def _plain_feature_names(estimator):
+def plain_feature_names(estimator):
     """Store a FeatureUnion's pandas column names as numpy arrays while it is dumped (then restore them)."""
     import numpy as np
 

@@ -9,8 +9,14 @@ import struct
 import zipfile
 import zlib
 
-from ..exceptions import UnreadableFileError
-from ._info import _MAX_ARRAY_BYTES, _REFUSED_FIX, _STEP_FIELDS, AudioStepInfo, _joined, _one_line
+from ..exceptions import UnreadableFileError, one_line
+from ._info import (
+    MAX_ARRAY_BYTES,
+    REFUSED_FIX,
+    STEP_FIELDS,
+    AudioStepInfo,
+    join_path,
+)
 
 # keys of a skops node that hold no child node
 _META_KEYS = {"__class__", "__module__", "__loader__", "__id__", "is_json", "type", "file", "protocol",
@@ -33,7 +39,22 @@ class _Opaque:
         return hash(self.what)
 
 
-def _unreadable(path, problem, fix=_REFUSED_FIX):
+def unreadable_error(path, problem, fix=REFUSED_FIX):
+    """The error for a file that cannot be loaded.
+
+    Parameters
+    ----------
+    path : str
+        The file.
+    problem : str
+        What is wrong with it, phrased after the file's name ("is empty (0 bytes)").
+    fix : str, default=REFUSED_FIX
+        What the user can do about it.
+
+    Returns
+    -------
+    UnreadableFileError
+    """
     return UnreadableFileError(f"{path!r} {problem}, so it cannot be loaded. {fix}")
 
 
@@ -45,11 +66,34 @@ def _skops_protocol():
     return PROTOCOL
 
 
-class _Scan:
+class SchemaScan:
     """The nodes of a skops schema, walked in the order skops builds them.
 
     skops builds one object per ``__id__``: a node whose id was seen before
     (or a ``CachedNode``) stands for that earlier node, whatever it holds.
+    Make one with :meth:`read`.
+
+    Parameters
+    ----------
+    path : str
+        The file (its arrays are read from it on demand).
+    schema : dict
+        Its parsed ``schema.json``.
+
+    Attributes
+    ----------
+    root : dict
+        The schema's root node.
+    protocol : int
+        skops protocol of the file.
+    skops_version : str or None
+        skops version that wrote it, as the file says.
+    memo : dict
+        ``__id__`` -> the node skops builds for it.
+    types : set of str
+        Every type the file names (``module.QualifiedName``).
+    objects : list of (tuple of str, dict)
+        Path and node of every ``ObjectNode`` occurrence, in build order.
     """
 
     def __init__(self, path, schema):
@@ -65,6 +109,24 @@ class _Scan:
     # reading -----------------------------------------------------------------------------------------
     @classmethod
     def read(cls, path):
+        """Read a file's schema without building anything.
+
+        Parameters
+        ----------
+        path : str
+            A skops file.
+
+        Returns
+        -------
+        SchemaScan
+
+        Raises
+        ------
+        FileNotFoundError
+            If ``path`` does not exist.
+        UnreadableFileError
+            If it is not a skops file this skops can read.
+        """
         if os.path.isdir(path):
             raise UnreadableFileError(
                 f"{path!r} is a directory, not a .skops file, so it cannot be loaded. Check the path: "
@@ -75,11 +137,11 @@ class _Scan:
                 f"{path!r} does not exist: check the path (a .skops file written by zsfuse.save(pipe, path))."
             )
         if os.path.getsize(path) == 0:
-            raise _unreadable(path, "is empty (0 bytes)")
+            raise unreadable_error(path, "is empty (0 bytes)")
         try:
             with zipfile.ZipFile(path) as z:
                 if "schema.json" not in z.namelist():
-                    raise _unreadable(path, "is a zip archive without schema.json, not a skops file")
+                    raise unreadable_error(path, "is a zip archive without schema.json, not a skops file")
                 raw = z.read("schema.json")
         except (PermissionError, IsADirectoryError):
             raise
@@ -89,22 +151,23 @@ class _Scan:
                 head = f.read(4)
             problem = ("is a damaged or truncated zip archive" if head == b"PK\x03\x04"
                        else "is not a zip archive (which a .skops file is)")
-            raise _unreadable(path, f"{problem} ({type(exc).__name__}: {_one_line(exc)})") from exc
+            raise unreadable_error(path, f"{problem} ({type(exc).__name__}: {one_line(exc)})") from exc
         try:
             schema = json.loads(raw)
         except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-            raise _unreadable(path, f"has a schema.json that is not valid JSON ({_one_line(exc)})") from exc
+            problem = f"has a schema.json that is not valid JSON ({one_line(exc)})"
+            raise unreadable_error(path, problem) from exc
         if not isinstance(schema, dict) or not isinstance(schema.get("__loader__"), str):
-            raise _unreadable(path, "has a schema.json that is not a skops schema")
+            raise unreadable_error(path, "has a schema.json that is not a skops schema")
         protocol = schema.get("protocol")
         if isinstance(protocol, bool) or not isinstance(protocol, int) or protocol < 0:
-            raise _unreadable(path, f"has no valid skops protocol in its schema.json (got {protocol!r}), "
+            raise unreadable_error(path, f"has no valid skops protocol in its schema.json (got {protocol!r}), "
                                     "so it was not written by skops")
         newest = _skops_protocol()
         if newest is not None and protocol > newest:
             import skops
 
-            raise _unreadable(
+            raise unreadable_error(
                 path, f"was written with skops protocol {protocol}, newer than this skops "
                       f"({skops.__version__}) reads (up to protocol {newest})",
                 "Update skops (pip install -U skops), or re-save the pipeline with zsfuse.save(pipe, path) "
@@ -113,23 +176,24 @@ class _Scan:
         try:
             return cls(path, schema)
         except RecursionError as exc:  # pragma: no cover -- the walk is iterative; decoding nests
-            raise _unreadable(path, "has a schema.json nested too deeply") from exc
+            raise unreadable_error(path, "has a schema.json nested too deeply") from exc
 
     def _walk(self):
         # (node, path, named): ``named`` marks a (name, estimator, ...) tuple whose items take its path
         stack = [(self.root, (), False)]
         while stack:
             node, path, named = stack.pop()
-            if not _is_node(node):
-                raise _unreadable(self.path, "has a schema.json with a malformed node")
+            if not is_node(node):
+                raise unreadable_error(self.path, "has a schema.json with a malformed node")
             loader, saved_id = node["__loader__"], node.get("__id__")
             try:
                 hash(saved_id)
             except TypeError:
-                raise _unreadable(self.path, f"has a schema.json with a malformed object id {saved_id!r}") from None
+                problem = f"has a schema.json with a malformed object id {saved_id!r}"
+                raise unreadable_error(self.path, problem) from None
             if loader == "CachedNode":
                 if saved_id not in self.memo:
-                    raise _unreadable(self.path, "refers to an object it does not define (CachedNode)")
+                    raise unreadable_error(self.path, "refers to an object it does not define (CachedNode)")
                 node = self.memo[saved_id]
                 if node.get("__loader__") == "ObjectNode":
                     self.objects.append((path, node))
@@ -143,7 +207,7 @@ class _Scan:
             if saved_id:
                 self.memo[saved_id] = node
             if isinstance(node.get("__module__"), str) and isinstance(node.get("__class__"), str):
-                self.types.add(_type_name(node))
+                self.types.add(node_type_name(node))
             if loader == "ObjectNode":
                 self.objects.append((path, node))
             children = list(self._children(node, path, named))
@@ -153,7 +217,7 @@ class _Scan:
         loader = node["__loader__"]
         content = node.get("content")
         if loader == "DictNode":
-            if _is_node(node.get("key_types")):
+            if is_node(node.get("key_types")):
                 yield node["key_types"], path, False
             if isinstance(content, dict):
                 for key, value in content.items():
@@ -178,7 +242,7 @@ class _Scan:
     # values ------------------------------------------------------------------------------------------
     def resolve(self, node):
         """The node skops builds for ``node`` (an earlier one with the same ``__id__``, if any)."""
-        if _is_node(node):
+        if is_node(node):
             try:
                 return self.memo.get(node.get("__id__"), node)
             except TypeError:  # an unhashable id: skops cannot read it either
@@ -188,7 +252,7 @@ class _Scan:
     def attrs(self, node):
         """Attribute name -> value node of an ObjectNode (None when not a plain dict)."""
         content = self.resolve(node).get("content")
-        content = self.resolve(content) if _is_node(content) else None
+        content = self.resolve(content) if is_node(content) else None
         if content is None or content.get("__loader__") != "DictNode" or not isinstance(content.get("content"), dict):
             return None
         return content["content"]
@@ -196,7 +260,7 @@ class _Scan:
     def decode(self, node, depth=0):
         """The value skops would build for ``node``, for plain values; an :class:`_Opaque` otherwise."""
         node = self.resolve(node)
-        if not _is_node(node) or depth > 20:
+        if not is_node(node) or depth > 20:
             return _Opaque("unreadable")
         loader = node["__loader__"]
         content = node.get("content")
@@ -212,41 +276,44 @@ class _Scan:
                 return self._array(node)
         except (ValueError, RecursionError):
             pass
-        return _Opaque(_type_name(node))
+        return _Opaque(node_type_name(node))
 
     def _array(self, node):
         import numpy as np
 
         with zipfile.ZipFile(self.path) as z:
             info = z.getinfo(node["file"])
-            if info.file_size > _MAX_ARRAY_BYTES:
-                return _Opaque(_type_name(node))
+            if info.file_size > MAX_ARRAY_BYTES:
+                return _Opaque(node_type_name(node))
             value = np.load(io.BytesIO(z.read(info)), allow_pickle=False)
-        return value.item() if value.ndim == 0 else _Opaque(f"{_type_name(node)} of shape {value.shape}")
+        return value.item() if value.ndim == 0 else _Opaque(f"{node_type_name(node)} of shape {value.shape}")
 
     def step_info(self, obj_path, node):
+        """The :class:`AudioStepInfo` of an audio step's node at ``obj_path``."""
         attrs = self.attrs(node) or {}
         fields = {}
-        for name in _STEP_FIELDS:
+        for name in STEP_FIELDS:
             if name in attrs:
                 fields[name] = self.decode(attrs[name])
             elif self.attrs(node) is None:
                 fields[name] = _Opaque("not readable")
         fitted = any(k.endswith("_") and not k.startswith("_") for k in attrs)
-        return AudioStepInfo(path=_joined(obj_path), cls=_type_name(self.resolve(node)), fitted=fitted, **fields)
+        return AudioStepInfo(path=join_path(obj_path), cls=node_type_name(self.resolve(node)), fitted=fitted,
+                             **fields)
 
 
-def _is_node(value):
+def is_node(value):
+    """Whether a JSON value is a skops node (a dict with a string ``__loader__``)."""
     return isinstance(value, dict) and isinstance(value.get("__loader__"), str)
 
 
 def _is_named_step(item):
     """A ``(name, estimator, ...)`` tuple, as in ``Pipeline.steps`` or ``FeatureUnion.transformer_list``."""
-    if not (_is_node(item) and item["__loader__"] == "TupleNode"):
+    if not (is_node(item) and item["__loader__"] == "TupleNode"):
         return False
     content = item.get("content")
-    if not (isinstance(content, list) and len(content) >= 2 and _is_node(content[0])
-            and content[0]["__loader__"] == "JsonNode" and _is_node(content[1])
+    if not (isinstance(content, list) and len(content) >= 2 and is_node(content[0])
+            and content[0]["__loader__"] == "JsonNode" and is_node(content[1])
             and content[1]["__loader__"] == "ObjectNode"):
         return False
     try:
@@ -257,7 +324,7 @@ def _is_named_step(item):
 
 def _nested_nodes(value):
     """The skops nodes inside a plain JSON value (a node's ``content``, ``__reduce__``, ...)."""
-    if _is_node(value):
+    if is_node(value):
         yield value
     elif isinstance(value, dict):
         for item in value.values():
@@ -267,5 +334,6 @@ def _nested_nodes(value):
             yield from _nested_nodes(item)
 
 
-def _type_name(node):
+def node_type_name(node):
+    """The ``module.QualifiedName`` a skops node builds."""
     return f"{node.get('__module__')}.{node.get('__class__')}"
