@@ -58,45 +58,8 @@ FM_CASES = {
 def _builders():
     import zsfuse.testing as T
 
-    builders = {"wavlm": T.make_tiny_wavlm, "hubert": T.make_tiny_hubert, "wav2vec2": T.make_tiny_wav2vec2}
-    builders["whisper"] = getattr(T, "make_tiny_whisper", None) or _make_tiny_whisper
-    builders["data2vec"] = getattr(T, "make_tiny_data2vec", None) or _make_tiny_data2vec
-    return builders
-
-
-def _make_tiny_whisper(path):
-    # the builder tests/test_fm.py used before zsfuse.testing had one; kept identical
-    import torch
-    from transformers import WhisperConfig, WhisperFeatureExtractor, WhisperModel
-
-    config = WhisperConfig(
-        vocab_size=64, d_model=16, encoder_layers=2, encoder_attention_heads=2, decoder_layers=1,
-        decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32, num_mel_bins=80,
-        max_source_positions=1500, max_target_positions=16, pad_token_id=0, bos_token_id=1,
-        eos_token_id=2, decoder_start_token_id=1,
-    )
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        WhisperModel(config).eval().save_pretrained(str(path))
-    WhisperFeatureExtractor(feature_size=80).save_pretrained(str(path))
-    return str(path)
-
-
-def _make_tiny_data2vec(path):
-    import torch
-    from transformers import Data2VecAudioConfig, Data2VecAudioModel, Wav2Vec2FeatureExtractor
-
-    config = Data2VecAudioConfig(
-        hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37,
-        conv_dim=(16,) * 7, conv_kernel=(10, 3, 3, 3, 3, 2, 2), conv_stride=(5, 2, 2, 2, 2, 2, 2),
-        conv_bias=True, num_conv_pos_embeddings=2, conv_pos_kernel_size=5, num_conv_pos_embedding_groups=2,
-    )
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        Data2VecAudioModel(config).eval().save_pretrained(str(path))
-    Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=RATE, do_normalize=True,
-                             return_attention_mask=True).save_pretrained(str(path))
-    return str(path)
+    return {"wavlm": T.make_tiny_wavlm, "hubert": T.make_tiny_hubert, "wav2vec2": T.make_tiny_wav2vec2,
+            "whisper": T.make_tiny_whisper, "data2vec": T.make_tiny_data2vec}
 
 
 def fusion_data():

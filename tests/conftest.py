@@ -1,40 +1,28 @@
-"""Shared pytest fixtures."""
+"""Shared pytest fixtures: the tiny offline test models, an empty embedding store, the demo corpus."""
 
 import pytest as _pytest
 
+
+def _tiny_model(kind, folder, what):
+    """The session-scoped fixture ``tiny_<kind>_dir``: ``zsfuse.testing.make_tiny_<kind>`` run once in a temp folder."""
+
+    def build(tmp_path_factory):
+        import zsfuse.testing
+
+        return getattr(zsfuse.testing, f"make_tiny_{kind}")(tmp_path_factory.mktemp(folder))
+
+    build.__doc__ = f"Folder of {what} (str)."
+    return _pytest.fixture(scope="session", name=f"tiny_{kind}_dir")(build)
+
+
 # --- tiny offline test models (zsfuse.testing); session-scoped, built once ---
 
-
-@_pytest.fixture(scope="session")
-def tiny_clap_dir(tmp_path_factory):
-    """Folder of a tiny random transformers CLAP model + processor (str)."""
-    from zsfuse.testing import make_tiny_clap
-
-    return make_tiny_clap(tmp_path_factory.mktemp("tiny-laion-clap"))
-
-
-@_pytest.fixture(scope="session")
-def tiny_wavlm_dir(tmp_path_factory):
-    """Folder of a tiny random WavLM ("large" layout) + feature extractor (str)."""
-    from zsfuse.testing import make_tiny_wavlm
-
-    return make_tiny_wavlm(tmp_path_factory.mktemp("tiny-wavlm"))
-
-
-@_pytest.fixture(scope="session")
-def tiny_hubert_dir(tmp_path_factory):
-    """Folder of a tiny random HuBERT ("large" layout) + feature extractor (str)."""
-    from zsfuse.testing import make_tiny_hubert
-
-    return make_tiny_hubert(tmp_path_factory.mktemp("tiny-hubert"))
-
-
-@_pytest.fixture(scope="session")
-def tiny_wav2vec2_dir(tmp_path_factory):
-    """Folder of a tiny random wav2vec 2.0 (group-norm "base" layout) (str)."""
-    from zsfuse.testing import make_tiny_wav2vec2
-
-    return make_tiny_wav2vec2(tmp_path_factory.mktemp("tiny-wav2vec2"))
+tiny_clap_dir = _tiny_model("clap", "tiny-laion-clap", "a tiny random transformers CLAP model + processor")
+tiny_wavlm_dir = _tiny_model("wavlm", "tiny-wavlm", 'a tiny random WavLM ("large" layout) + feature extractor')
+tiny_hubert_dir = _tiny_model("hubert", "tiny-hubert", 'a tiny random HuBERT ("large" layout) + feature extractor')
+tiny_wav2vec2_dir = _tiny_model("wav2vec2", "tiny-wav2vec2", 'a tiny random wav2vec 2.0 (group-norm "base" layout)')
+tiny_data2vec_dir = _tiny_model("data2vec", "tiny-data2vec", "a tiny random data2vec-audio + feature extractor")
+tiny_whisper_dir = _tiny_model("whisper", "tiny-whisper", "a tiny random Whisper encoder-decoder + feature extractor")
 
 
 @_pytest.fixture(scope="session")
@@ -46,9 +34,15 @@ def tiny_msclap(tmp_path_factory):
     return make_tiny_msclap(tmp_path_factory.mktemp("tiny-msclap"))
 
 
+# --- state and data ---
+
+
 @_pytest.fixture
-def fresh_stores():
-    """An empty in-memory embedding store before and after the test (disk stores are per tmp_path)."""
+def fresh_store():
+    """An empty in-memory embedding store before and after the test (disk stores are per tmp_path).
+
+    Modules whose every test needs it say ``pytestmark = pytest.mark.usefixtures("fresh_store")``.
+    """
     from zsfuse.store import clear_stores
 
     clear_stores()
@@ -58,7 +52,8 @@ def fresh_stores():
 
 @_pytest.fixture(scope="module")
 def manifest(tmp_path_factory):
-    """The demo corpus (3 speakers, 2 clips per class and speaker, 1 s clips) and its manifest.csv."""
-    from zsfuse.cli._demo import write_demo_corpus
+    """The demo corpus (3 speakers, one per fold; 3 clips per class and speaker, 1 s clips) and its manifest.csv."""
+    from zsfuse.testing import write_demo_corpus
 
-    return write_demo_corpus(tmp_path_factory.mktemp("corpus"), n_speakers=3, clips_per_class=2, seconds=1.0)
+    return write_demo_corpus(tmp_path_factory.mktemp("corpus"), n_speakers=3, clips_per_class=3, seconds=1.0,
+                             n_folds=3)

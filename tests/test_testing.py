@@ -16,13 +16,16 @@ from zsfuse.testing import (
     chirp,
     make_audio_tree,
     make_tiny_clap,
+    make_tiny_data2vec,
     make_tiny_hubert,
     make_tiny_msclap,
     make_tiny_wav2vec2,
     make_tiny_wavlm,
+    make_tiny_whisper,
     noise_burst,
     speechlike,
     tone,
+    write_demo_corpus,
     write_wav,
 )
 
@@ -56,6 +59,15 @@ def test_import_does_not_load_heavy_dependencies():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_the_old_public_names_keep_their_import_path():
+    from zsfuse.cli._demo import write_demo_corpus as demo_writer
+
+    assert demo_writer is write_demo_corpus
+    assert {"TINY_CLAP_PROJECTION_DIM", "TINY_CLAP_LOGIT_SCALE_A", "TINY_CLAP_LOGIT_SCALE_T",
+            "TINY_MSCLAP_TEXT_DIM"} <= set(dir(testing))
+    assert {"make_tiny_whisper", "make_tiny_data2vec", "write_demo_corpus"} <= set(testing.__all__)
+
+
 def test_public_functions_have_numpydoc_docstrings():
     for name in testing.__all__:
         obj = getattr(testing, name)
@@ -63,7 +75,8 @@ def test_public_functions_have_numpydoc_docstrings():
         assert doc.strip(), name
         if callable(obj) and not isinstance(obj, type):
             assert "Returns\n    -------" in doc, name
-            assert "{ssl}" not in doc, name
+            assert "Parameters\n    ----------" in doc, name
+            assert "{" not in doc.replace("{'", "").replace('{"', ""), name  # every template part filled in
 
 
 # --------------------------------------------------------------------------
@@ -197,6 +210,20 @@ def test_make_audio_tree(tmp_path):
                             for r in records if r["label"] == label])
             for label in ("angry", "sad")}
     assert peak["angry"] > 2 * peak["sad"]
+
+
+def test_write_demo_corpus(tmp_path):
+    import csv
+
+    manifest = write_demo_corpus(tmp_path / "c", n_speakers=3, clips_per_class=1, seconds=0.25, n_folds=2)
+    assert manifest == tmp_path / "c" / "manifest.csv"
+    with open(manifest, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 12 and rows[0] == {"path": "angry/spk0_0.wav", "label": "angry", "speaker": "spk0",
+                                           "fold": "1"}
+    assert {(r["speaker"], r["fold"]) for r in rows} == {("spk0", "1"), ("spk1", "2"), ("spk2", "1")}
+    for r in rows:
+        assert sf.info(str(tmp_path / "c" / r["path"])).samplerate == 16000
 
 
 # --------------------------------------------------------------------------
@@ -350,7 +377,8 @@ def test_tiny_speech_models_load_back_and_run(tmp_path, case):
     assert torch.isfinite(out.last_hidden_state).all()
 
 
-@pytest.mark.parametrize("builder", [make_tiny_wavlm, make_tiny_hubert, make_tiny_wav2vec2])
+@pytest.mark.parametrize("builder", [make_tiny_wavlm, make_tiny_hubert, make_tiny_wav2vec2,
+                                     make_tiny_data2vec, make_tiny_whisper])
 def test_tiny_speech_models_are_seeded(tmp_path, builder):
     from transformers import AutoModel
 
@@ -361,8 +389,68 @@ def test_tiny_speech_models_are_seeded(tmp_path, builder):
     assert not _state_dicts_equal(a, c)
 
 
-def test_shared_fixtures_build(tiny_wavlm_dir, tiny_hubert_dir, tiny_wav2vec2_dir):
-    for path in (tiny_wavlm_dir, tiny_hubert_dir, tiny_wav2vec2_dir):
+def test_tiny_speech_models_build_the_same_files_twice(tmp_path):
+    for builder in (make_tiny_wavlm, make_tiny_data2vec, make_tiny_whisper):
+        a, b = builder(tmp_path / builder.__name__ / "a"), builder(tmp_path / builder.__name__ / "b")
+        names = sorted(os.listdir(a))
+        assert names == sorted(os.listdir(b)) and "config.json" in names
+        for name in names:
+            with open(os.path.join(a, name), "rb") as fa, open(os.path.join(b, name), "rb") as fb:
+                assert fa.read() == fb.read(), (builder.__name__, name)
+
+
+def test_tiny_data2vec_loads_back_and_runs(tiny_data2vec_dir):
+    import torch
+    from transformers import AutoFeatureExtractor, AutoModel
+
+    model, info = AutoModel.from_pretrained(tiny_data2vec_dir, output_loading_info=True)
+    assert not info["missing_keys"] and not info["unexpected_keys"]
+    assert type(model).__name__ == "Data2VecAudioModel"
+    cfg = model.config
+    assert cfg.num_hidden_layers == 2 and cfg.hidden_size == 32 and cfg.conv_bias
+    assert (cfg.num_conv_pos_embeddings, cfg.conv_pos_kernel_size) == (2, 5)
+    fe = AutoFeatureExtractor.from_pretrained(tiny_data2vec_dir)
+    assert fe.sampling_rate == 16000 and fe.do_normalize and fe.return_attention_mask
+    inputs = fe([speechlike(1.0, 16000, seed=1), noise_burst(0.5, 16000)], sampling_rate=16000,
+                return_tensors="pt", padding=True)
+    with torch.no_grad():
+        out = model.eval()(**inputs, output_hidden_states=True)
+    assert out.last_hidden_state.shape == (2, 49, 32) and len(out.hidden_states) == 3
+    assert torch.isfinite(out.last_hidden_state).all()
+
+
+def test_tiny_whisper_loads_back_and_runs(tiny_whisper_dir):
+    import torch
+    from transformers import AutoFeatureExtractor, AutoModel
+
+    model, info = AutoModel.from_pretrained(tiny_whisper_dir, output_loading_info=True)
+    assert not info["missing_keys"] and not info["unexpected_keys"]
+    assert type(model).__name__ == "WhisperModel"
+    cfg = model.config
+    assert (cfg.d_model, cfg.encoder_layers, cfg.num_mel_bins, cfg.max_source_positions) == (16, 2, 80, 1500)
+    fe = AutoFeatureExtractor.from_pretrained(tiny_whisper_dir)
+    assert type(fe).__name__ == "WhisperFeatureExtractor" and fe.sampling_rate == 16000
+    inputs = fe([speechlike(1.0, 16000, seed=1)], sampling_rate=16000, return_tensors="pt")
+    assert inputs["input_features"].shape == (1, 80, 3000)  # padded to the 30 s window
+    with torch.no_grad():
+        out = model.encoder.eval()(inputs["input_features"], output_hidden_states=True)
+    assert out.last_hidden_state.shape == (1, 1500, 16) and len(out.hidden_states) == 3
+    assert torch.isfinite(out.last_hidden_state).all()
+
+
+def test_tiny_whisper_and_data2vec_run_through_fm_embedding_transformer(tiny_whisper_dir, tiny_data2vec_dir):
+    from zsfuse import FMEmbeddingTransformer
+
+    clips = [speechlike(1.0, 16000, seed=1), speechlike(0.5, 16000, seed=2)]
+    for path, width in ((tiny_whisper_dir, 16), (tiny_data2vec_dir, 32)):
+        fm = FMEmbeddingTransformer(model=path, sampling_rate=16000, device="cpu", dtype="float32").fit()
+        X = fm.transform(clips)
+        assert X.shape[0] == 2 and X.shape[1] % width == 0 and np.isfinite(X).all()
+
+
+def test_shared_fixtures_build(tiny_wavlm_dir, tiny_hubert_dir, tiny_wav2vec2_dir, tiny_data2vec_dir,
+                               tiny_whisper_dir):
+    for path in (tiny_wavlm_dir, tiny_hubert_dir, tiny_wav2vec2_dir, tiny_data2vec_dir, tiny_whisper_dir):
         assert os.path.isfile(os.path.join(path, "config.json"))
         assert os.path.isfile(os.path.join(path, "preprocessor_config.json"))
 
@@ -441,10 +529,15 @@ def test_msclap_reference_wrapper_on_tiny_model(tiny_msclap):
 
 
 @pytest.mark.msclap
-def test_tiny_msclap_is_seeded_and_guards_the_path(tmp_path, tiny_msclap):
+def test_tiny_msclap_is_seeded_and_guards_the_path(tmp_path, tiny_msclap, monkeypatch):
     import torch
 
+    from zsfuse.backends import ms_clap
+
+    seen, real = [], ms_clap.msclap_config  # msclap's yaml config is read by the backend's reader, not a copy
+    monkeypatch.setattr(ms_clap, "msclap_config", lambda version: seen.append(version) or real(version))
     again = make_tiny_msclap(tmp_path / "again", seed=0)
+    assert seen == ["2023"]
     a = torch.load(tiny_msclap.checkpoint, map_location="cpu", weights_only=True)["model"]
     b = torch.load(again.checkpoint, map_location="cpu", weights_only=True)["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)
