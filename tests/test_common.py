@@ -11,15 +11,20 @@ row), so the checks' tables become short clips at ``sampling_rate`` -- the
 estimator code that runs is the real one. The checks that assume the columns
 of ``X`` are features fail, for the reasons listed in :data:`AUDIO_EXPECTED`;
 xfail is strict, so a check that starts to pass must leave the list.
+
+``check_param_validation`` (not among the checks scikit-learn yields) runs for the
+three estimators: every parameter has one declared constraint, and a value outside
+it fails ``fit`` with scikit-learn's ``InvalidParameterError``.
 """
 
 import inspect
 
 import pytest
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.estimator_checks import check_param_validation, parametrize_with_checks
 
 from zsfuse.fm import FMEmbeddingTransformer
 from zsfuse.fusion import FUSION_MODES, LateFusionClassifier
+from zsfuse.models import cached_models, clear_model_cache
 from zsfuse.zeroshot import CLAPZeroShotTransformer
 
 _STRICT = {"xfail_strict": True} if "xfail_strict" in inspect.signature(parametrize_with_checks).parameters else {}
@@ -124,3 +129,55 @@ def test_the_tabular_view_changes_only_the_tags():
         assert view.__init__ is cls.__init__ and view.fit is cls.fit and view.transform is cls.transform
         assert view.__mro__[1] is cls
         assert cls().__sklearn_tags__().input_tags.two_d_array is False  # the real tags: not a table
+
+
+# -- parameters: one declared constraint each, checked in fit -------------------------------------------------
+
+
+@pytest.mark.parametrize("make", [
+    lambda clap, fm: CLAPZeroShotTransformer(model=clap, labels=("angry", "sad"), sampling_rate=16000, device="cpu"),
+    lambda clap, fm: FMEmbeddingTransformer(model=fm, sampling_rate=16000, device="cpu"),
+    lambda clap, fm: LateFusionClassifier(),
+], ids=["CLAPZeroShotTransformer", "FMEmbeddingTransformer", "LateFusionClassifier"])
+def test_param_validation(make, tiny_clap_dir, tiny_wavlm_dir):
+    estimator = make(tiny_clap_dir, tiny_wavlm_dir)
+    clear_model_cache()
+    check_param_validation(type(estimator).__name__, estimator)
+    assert cached_models() == []  # every bad value failed before any model loaded
+
+
+def test_both_transformers_record_the_fingerprint_of_their_model(tiny_clap_dir, tiny_wavlm_dir):
+    clear_model_cache()
+    fm = FMEmbeddingTransformer(model=tiny_wavlm_dir, device="cpu").fit()
+    assert cached_models() == []  # the FM transformer's fit reads configs, not weights
+    assert fm.backend_fingerprint_ == fm._encoder().fingerprint
+    zs = CLAPZeroShotTransformer(model=tiny_clap_dir, labels=("angry", "sad"), device="cpu").fit()
+    assert zs.backend_fingerprint_ == zs._backend().fingerprint
+
+
+# -- check_settings: every check of fit that loads no model, public for zsfuse evaluate's preflight ----------
+
+
+def test_check_settings_refuses_bad_values_without_loading_a_model(tmp_path):
+    from zsfuse import CacheError
+    from zsfuse.models import cached_models, clear_model_cache
+
+    clear_model_cache()
+    with pytest.raises(ValueError, match="'audio_repeats' parameter"):
+        CLAPZeroShotTransformer(model="nowhere", labels=("a", "b"), audio_repeats=0).check_settings()
+    with pytest.raises(ValueError, match="identical prompts"):
+        CLAPZeroShotTransformer(model="nowhere", label_words={"a": "calm", "b": "calm"}).check_settings()
+    with pytest.raises(ValueError, match="'pooling' parameter"):
+        FMEmbeddingTransformer(model="nowhere", pooling="max").check_settings()
+    with pytest.raises(ValueError, match="X holds 2 clips but y holds 1"):
+        FMEmbeddingTransformer(model="nowhere", sampling_rate=16000).check_settings([[0.1] * 400] * 2, ["a"])
+    with pytest.raises(ValueError, match="needs 0 <= zs_weight <= 1"):
+        LateFusionClassifier(fusion="weighted", zs_weight=2.0).check_settings()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(CacheError):
+        CLAPZeroShotTransformer(model="nowhere", labels=("a", "b"), cache_dir=str(blocker)).check_settings()
+    assert cached_models() == []
+    # and good settings pass without a model
+    CLAPZeroShotTransformer(model="nowhere", labels=("a", "b")).check_settings()
+    LateFusionClassifier(fusion="stack").check_settings()

@@ -33,7 +33,7 @@ TABLE = REPO / "docs" / "errors.md"
 LABELS = ("angry", "happy", "neutral", "sad")
 RATE = 16000
 
-pytestmark = pytest.mark.usefixtures("fresh_stores")
+pytestmark = pytest.mark.usefixtures("fresh_store")
 
 
 # -- audio clips and X -------------------------------------------------------------------------------------
@@ -167,7 +167,7 @@ def test_device_cuda_without_a_gpu_fails_before_any_model_loads(tiny_clap_dir, t
 
 
 def test_the_fm_transformer_takes_only_true_or_false_as_trust_remote_code(tiny_wavlm_dir):
-    with pytest.raises(ValueError, match="trust_remote_code must be True or False, got 'yes'"):
+    with pytest.raises(ValueError, match=r"The 'trust_remote_code' parameter of FMEmbeddingTransformer must be an instance of 'bool'.*Got 'yes' instead"):
         FMEmbeddingTransformer(model=tiny_wavlm_dir, device="cpu", trust_remote_code="yes").fit()
 
 

@@ -22,57 +22,13 @@ CONTEXT = 8  # half the tiny models' 16-frame position convolution
 SECONDS = (0.5, 12.0, 3.3, 7.1, 1.2, 9.6, 5.0, 5.0, 2.4)
 
 
-@pytest.fixture(autouse=True)
-def fresh_store():
-    clear_stores()  # every test starts with an empty in-memory store
-    yield
-    clear_stores()
+pytestmark = pytest.mark.usefixtures("fresh_store")  # every test starts with an empty in-memory store
 
 
 @pytest.fixture(scope="module")
 def clips():
     return [speechlike(s, RATE, f0=100 + 15 * i, contour=("rise", "fall", "flat")[i % 3], seed=i)
             for i, s in enumerate(SECONDS)]
-
-
-@pytest.fixture(scope="module")
-def tiny_whisper_dir(tmp_path_factory):
-    """A tiny random WhisperModel (d_model 16, 2 encoder layers) + WhisperFeatureExtractor."""
-    import torch
-    from transformers import WhisperConfig, WhisperFeatureExtractor, WhisperModel
-
-    folder = tmp_path_factory.mktemp("tiny-whisper")
-    config = WhisperConfig(
-        vocab_size=64, d_model=16, encoder_layers=2, encoder_attention_heads=2, decoder_layers=1,
-        decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32, num_mel_bins=80,
-        max_source_positions=1500, max_target_positions=16, pad_token_id=0, bos_token_id=1,
-        eos_token_id=2, decoder_start_token_id=1,
-    )
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        WhisperModel(config).eval().save_pretrained(str(folder))
-    WhisperFeatureExtractor(feature_size=80).save_pretrained(str(folder))
-    return str(folder)
-
-
-@pytest.fixture(scope="module")
-def tiny_data2vec_dir(tmp_path_factory):
-    """A tiny random Data2VecAudioModel (its position embedding: 2 stacked convolutions)."""
-    import torch
-    from transformers import Data2VecAudioConfig, Data2VecAudioModel, Wav2Vec2FeatureExtractor
-
-    folder = tmp_path_factory.mktemp("tiny-data2vec")
-    config = Data2VecAudioConfig(
-        hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37,
-        conv_dim=(16,) * 7, conv_kernel=(10, 3, 3, 3, 3, 2, 2), conv_stride=(5, 2, 2, 2, 2, 2, 2),
-        conv_bias=True, num_conv_pos_embeddings=2, conv_pos_kernel_size=5, num_conv_pos_embedding_groups=2,
-    )
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        Data2VecAudioModel(config).eval().save_pretrained(str(folder))
-    Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=RATE, do_normalize=True,
-                             return_attention_mask=True).save_pretrained(str(folder))
-    return str(folder)
 
 
 @pytest.fixture
@@ -460,7 +416,10 @@ def test_unknown_checkpoint_type(tmp_path):
     (3, r"layer 3 is out of range: this model has 2 transformer layers: valid indices are 0\.\.2"),
     ((0, -4), r"layer -4 is out of range.*0\.\.2"),
     ((1, -2), "layer 1 is selected twice"),
-    ("first", "layers must be 'last', 'all'"),
+    ("first", r"The 'layers' parameter of FMEmbeddingTransformer must be a str among .*'all'.*, an integer "
+              r"\(not a bool\) or an array-like\. Got 'first' instead\."),
+    (True, r"'layers' parameter .* Got True instead"),
+    (1.0, r"'layers' parameter .* Got 1\.0 instead"),
     ((), "empty"),
     ((0.5,), "integers"),
 ])
@@ -470,14 +429,34 @@ def test_bad_layers(tiny_wavlm_dir, layers, match):
 
 
 @pytest.mark.parametrize("params, match", [
-    (dict(layer_reduce="sum"), "layer_reduce"), (dict(pooling="max"), "pooling"),
-    (dict(max_seconds=0), "max_seconds"), (dict(max_seconds=0.2), "too short"),
-    (dict(batch_seconds=-1.0), "batch_seconds"), (dict(batch_size=0), "batch_size"),
-    (dict(normalize="yes"), "normalize"),
+    (dict(layer_reduce="sum"), r"'layer_reduce' parameter of FMEmbeddingTransformer must be a str among "
+                               r".*'concat'.*Got 'sum' instead"),
+    (dict(pooling="max"), r"'pooling' parameter .* Got 'max'"),
+    (dict(max_seconds=0), r"'max_seconds' parameter .* must be None or a number in the range \(0\.0, inf\) \(not a bool\)\. "
+                          r"Got 0 instead"),
+    (dict(max_seconds=float("inf")), r"'max_seconds' parameter .* Got inf"),
+    (dict(max_seconds=True), r"'max_seconds' parameter .* Got True"),
+    (dict(max_seconds=0.2), "too short"),
+    (dict(batch_seconds=-1.0), r"'batch_seconds' parameter .* must be None, a str among \{'auto'\} or a number "
+                               r"in the range \(0\.0, inf\) \(not a bool\)\. Got -1\.0"),
+    (dict(batch_seconds=float("nan")), r"'batch_seconds' parameter .* Got nan"),
+    (dict(batch_size=0), r"'batch_size' parameter .* must be an integer in the range \[1, inf\) \(not a bool\)\. Got 0"),
+    (dict(batch_size=True), r"'batch_size' parameter .* Got True"),
+    (dict(normalize="yes"), r"'normalize' parameter .* must be a str among \{'auto'\} or an instance of 'bool'"),
+    (dict(device="gpu"), r"'device' parameter .* must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'\. Got 'gpu'"),
+    (dict(dtype="int8"), r"'dtype' parameter .* Got 'int8'"),
+    (dict(cache_dir=3), r"'cache_dir' parameter .* Got 3"),
+    (dict(revision=1), r"'revision' parameter .* must be None or an instance of 'str'\. Got 1"),
+    (dict(trust_remote_code="yes"), r"'trust_remote_code' parameter .* must be an instance of 'bool' or an "
+                                    r"instance of 'numpy\.bool_?'\. Got 'yes'"),
 ])
 def test_bad_parameters(tiny_wavlm_dir, params, match):
+    from zsfuse.models import cached_models, clear_model_cache
+
+    clear_model_cache()
     with pytest.raises(ValueError, match=match):
         FMEmbeddingTransformer(sampling_rate=RATE, model=tiny_wavlm_dir, **params).fit()
+    assert cached_models() == []  # every one fails before any model loads
 
 
 def test_clip_shorter_than_the_receptive_field(tiny_wavlm_dir, tmp_path, clips):

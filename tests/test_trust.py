@@ -267,10 +267,11 @@ def test_a_loaded_pipeline_memory_folder_is_reset(tmp_path):
 
 @pytest.mark.parametrize("value", ["yes", None, 1])
 def test_trust_remote_code_must_be_a_real_bool(tiny_clap_dir, tiny_wavlm_dir, value):
-    with pytest.raises(ValueError, match="trust_remote_code must be True or False"):
-        CLAPZeroShotTransformer(model=tiny_clap_dir, labels=LABELS, trust_remote_code=value).fit()
-    with pytest.raises(ValueError, match="trust_remote_code must be True or False"):
-        FMEmbeddingTransformer(model=tiny_wavlm_dir, trust_remote_code=value).fit()
+    for step in (CLAPZeroShotTransformer(model=tiny_clap_dir, labels=LABELS, trust_remote_code=value),
+                 FMEmbeddingTransformer(model=tiny_wavlm_dir, trust_remote_code=value)):
+        with pytest.raises(ValueError, match=rf"The 'trust_remote_code' parameter of {type(step).__name__} "
+                                             r"must be an instance of 'bool'"):
+            step.fit()
 
 
 def test_load_pretrained_grants_remote_code_only_for_true(tiny_wavlm_dir, monkeypatch):

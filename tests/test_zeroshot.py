@@ -13,6 +13,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline
 
 from zsfuse import CLAPZeroShotTransformer
+from zsfuse.models import cached_models, clear_model_cache
 from zsfuse.store import clear_stores
 from zsfuse.testing import chirp, noise_burst, speechlike, write_wav
 
@@ -21,11 +22,7 @@ WINDOW = 10 * RATE
 LABELS = ("sad", "angry", "neutral", "happy")  # unsorted on purpose
 
 
-@pytest.fixture(autouse=True)
-def fresh_store():
-    clear_stores()  # every test starts with an empty in-memory store
-    yield
-    clear_stores()
+pytestmark = pytest.mark.usefixtures("fresh_store")  # every test starts with an empty in-memory store
 
 
 def make(tiny_clap_dir, **params):
@@ -332,15 +329,41 @@ def test_unknown_model_lists_the_known_ones():
     (dict(templates=("this person is feeling.",)), r"must hold exactly one empty '\{\}'"),
     (dict(templates=("{} and {}",)), r"must hold exactly one empty"),
     (dict(templates=("feeling {emotion}",)), r"must hold exactly one empty"),
-    (dict(audio_repeats=0), "audio_repeats must be a positive integer"),
-    (dict(text_repeat_unit="word"), "text_repeat_unit must be one of"),
-    (dict(pad_mode="reflect"), "pad_mode must be one of"),
-    (dict(output="probability"), "output must be one of"),
+    (dict(templates=()), "templates must hold at least one template"),
+    (dict(audio_repeats=0), r"The 'audio_repeats' parameter of CLAPZeroShotTransformer must be an integer in "
+                            r"the range \[1, inf\) \(not a bool\)\. Got 0 instead\."),
+    (dict(text_repeats=True), r"'text_repeats' parameter .* must be an integer in the range \[1, inf\) \(not a bool\)\. Got True"),
+    (dict(audio_repeats=1.0), r"'audio_repeats' parameter .* Got 1\.0 instead"),
+    (dict(text_repeat_unit="word"), r"'text_repeat_unit' parameter .* must be a str among .*'label'.*Got 'word'"),
+    (dict(pad_mode="reflect"), r"'pad_mode' parameter .* must be a str among .*'repeatpad'.*Got 'reflect'"),
+    (dict(output="probability"), r"'output' parameter .* must be a str among .*'log_proba'.*Got 'probability'"),
+    (dict(ensemble="max"), r"'ensemble' parameter .* Got 'max'"),
+    (dict(long_audio="end"), r"'long_audio' parameter .* Got 'end'"),
+    (dict(label_words=[("sad", "sad")]), r"'label_words' parameter .* must be None or an instance of "
+                                         r"'collections\.abc\.Mapping'"),
+    (dict(labels=3), r"'labels' parameter .* must be None, an instance of 'str' or an array-like\. Got 3"),
+    (dict(version="2024"), r"'version' parameter .* Got '2024'"),
+    (dict(device="gpu"), r"'device' parameter .* must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'\. Got 'gpu'"),
+    (dict(dtype="int8"), r"'dtype' parameter .* must be 'auto', 'float32', 'float16' or 'bfloat16'\. Got 'int8'"),
+    (dict(batch_size=0), r"'batch_size' parameter .* Got 0"),
+    (dict(sampling_rate=0), r"'sampling_rate' parameter .* must be None or a number in the range \(0\.0, inf\) \(not a bool\)"),
+    (dict(progress="yes"), r"'progress' parameter .* must be an instance of 'bool'"),
+    (dict(trust_remote_code=1), r"'trust_remote_code' parameter .* must be an instance of 'bool'"),
     (dict(labels=("happy",)), "at least 2 classes"),
 ])
 def test_bad_parameters(tiny_clap_dir, params, match):
+    clear_model_cache()
     with pytest.raises(ValueError, match=match):
         make(tiny_clap_dir, **params).fit()
+    assert cached_models() == []  # every one fails before any model loads
+
+
+def test_undocumented_spellings_still_pass_validation(tiny_clap_dir):
+    # taken before the constraints were declared: an int version, short dtype names, a torch dtype or device
+    torch = pytest.importorskip("torch")
+    for params in (dict(version=2023), dict(version="2022"), dict(dtype="fp32"), dict(dtype=torch.float32),
+                   dict(device=torch.device("cpu")), dict(device="cuda:1"), dict(sampling_rate=16000.0)):
+        make(tiny_clap_dir, **params)._validate_params()
 
 
 def test_y_with_unknown_labels(tiny_clap_dir):

@@ -15,11 +15,7 @@ WINDOW = 7 * RATE
 LABELS = ("angry", "happy", "neutral", "sad")
 
 
-@pytest.fixture(autouse=True)
-def fresh_store():
-    clear_stores()
-    yield
-    clear_stores()
+pytestmark = pytest.mark.usefixtures("fresh_store")  # every test starts with an empty in-memory store
 
 
 @pytest.fixture(scope="module")

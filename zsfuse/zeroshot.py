@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
-import numbers
+import os
 import warnings
+from collections.abc import Mapping
+from numbers import Integral
+from typing import ClassVar
 
 import numpy as np
+from sklearn.utils._param_validation import Hidden, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._defaults import DEFAULT_CLAP_MODEL
 from . import prompts as P
-from ._estimator import AudioTransformer, check_targets
+from ._defaults import DEFAULT_CLAP_MODEL
+from ._estimator import AudioTransformer, store_namespace
 from ._numeric import log_softmax
+from ._params import NumberNotBool, fill_doc
 from .audio import PAD_MODES, repeat, window
 from .extraction import encode_clips, encode_texts
 
 OUTPUTS = ("logit", "proba", "log_proba")
 LONG_AUDIO = ("center", "start", "mean")
 DEFAULT_TEMPLATES = ("this person is feeling {}.",)
+#: MS-CLAP versions of a checkpoint file (``zsfuse.backends.ms_clap.MSCLAP_FILES``).
+MSCLAP_VERSIONS = ("2022", "2023")
 
 
+@fill_doc
 class CLAPZeroShotTransformer(AudioTransformer):
     """Zero-shot per-class emotion scores from a CLAP-family audio-language model.
 
@@ -70,31 +78,19 @@ class CLAPZeroShotTransformer(AudioTransformer):
         the (normalised) embeddings of consecutive windows.
     output : {"logit", "proba", "log_proba"}, default="logit"
         Scores, softmax probabilities or log-probabilities.
-    sampling_rate : int, optional
-        Rate in Hz of the arrays in ``X``, required when ``X`` holds arrays: it
-        is never guessed from the model (a pipeline whose steps guessed would
-        read one array at two rates). Files carry their own rate. Everything is
-        resampled to the model's rate.
-    device : str, default="auto"
-        ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``, ``"cuda:N"``.
-    dtype : str, default="auto"
-        ``"auto"`` (float16 autocast on CUDA, float32 on the CPU), ``"float32"``,
-        ``"float16"``, ``"bfloat16"``.
-    batch_size : int, default=16
-        Windows per forward pass; bounds memory whatever the clip lengths.
-    cache_dir : str, optional
-        Folder of the on-disk embedding store, shared across processes and runs.
-    progress : bool, default=False
-        Show a progress bar while clips are encoded.
-    revision : str, optional
-        Hub revision of the model.
+    %(sampling_rate)s
+    %(device)s
+    %(dtype)s
+    %(batch_size)s
+    %(cache_dir)s
+    %(progress)s
+    %(revision)s
     version : {"2022", "2023"}, optional
         MS-CLAP version of a checkpoint file.
     text_model : str, optional
         MS-CLAP only: folder or hub id of the text tower (default: the one the
         version's config names).
-    trust_remote_code : bool, default=False
-        Let a transformers checkpoint run code it ships.
+    %(trust_remote_code)s
 
     Attributes
     ----------
@@ -125,6 +121,23 @@ class CLAPZeroShotTransformer(AudioTransformer):
     ...                              audio_repeats=2, output="proba")
     >>> scores = zs.fit_transform(["a.wav", "b.wav"])  # doctest: +SKIP
     """
+
+    _parameter_constraints: ClassVar[dict] = {
+        **AudioTransformer._parameter_constraints,
+        "labels": [None, str, "array-like"],
+        "label_words": [None, Mapping],
+        "templates": [str, "array-like"],
+        "ensemble": [StrOptions(set(P.ENSEMBLES))],
+        "audio_repeats": [NumberNotBool(Integral, 1, None, closed="left")],
+        "text_repeats": [NumberNotBool(Integral, 1, None, closed="left")],
+        "text_repeat_unit": [StrOptions(set(P.TEXT_REPEAT_UNITS))],
+        "pad_mode": [StrOptions({"model", *PAD_MODES})],
+        "long_audio": [StrOptions(set(LONG_AUDIO))],
+        "output": [StrOptions(set(OUTPUTS))],
+        # an int year works too (undocumented): the backend reads str(version)
+        "version": [None, StrOptions(set(MSCLAP_VERSIONS)), Hidden(Options(Integral, set(map(int, MSCLAP_VERSIONS))))],
+        "text_model": [None, str, os.PathLike],
+    }
 
     def __init__(
         self,
@@ -172,18 +185,9 @@ class CLAPZeroShotTransformer(AudioTransformer):
         self.text_model = text_model
         self.trust_remote_code = trust_remote_code
 
-    # -- validation --------------------------------------------------------------------------------------------
-    def _check_params(self):
-        self._check_runtime_params()
-        for name, allowed in (("ensemble", P.ENSEMBLES), ("text_repeat_unit", P.TEXT_REPEAT_UNITS),
-                              ("pad_mode", ("model",) + PAD_MODES), ("long_audio", LONG_AUDIO),
-                              ("output", OUTPUTS)):
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}.")
-        for name in ("audio_repeats", "text_repeats"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    # -- validation: the rules that link parameters (each value alone is checked by its constraint) ----------
+    def _templates(self):
+        """The templates, checked: a string is one template; at least one; each with one ``{}``."""
         templates = (self.templates,) if isinstance(self.templates, str) else tuple(self.templates)
         if not templates:
             raise ValueError("templates must hold at least one template.")
@@ -232,24 +236,46 @@ class CLAPZeroShotTransformer(AudioTransformer):
     # -- the model -----------------------------------------------------------------------------------------------
     def _backend(self):
         from .backends import load_clap_backend
-        from .models import resolve_device, resolve_dtype
 
-        device = resolve_device(self.device)
+        device, dtype = self._device_and_dtype()
         return load_clap_backend(
             self.model, version=self.version, revision=self.revision, text_model=self.text_model,
-            device=device, dtype=resolve_dtype(self.dtype, device),
-            trust_remote_code=self.trust_remote_code,
+            device=device, dtype=dtype, trust_remote_code=self.trust_remote_code,
         )
 
     def _text_namespace(self, backend):
-        return f"clap-text|{backend.fingerprint}|tokens={backend.max_text_tokens}|{_runtime(backend)}"
+        return store_namespace("clap-text", backend, tokens=backend.max_text_tokens)
 
     def _audio_namespace(self, backend):
-        return (f"clap-audio|{backend.fingerprint}|rate={backend.sampling_rate}|window="
-                f"{backend.window_samples}|repeats={self.audio_repeats}|pad={self.pad_mode_}|"
-                f"long={self.long_audio}|{_runtime(backend)}")
+        return store_namespace("clap-audio", backend, rate=backend.sampling_rate, window=backend.window_samples,
+                               repeats=self.audio_repeats, pad=self.pad_mode_, long=self.long_audio)
 
     # -- fit / transform ------------------------------------------------------------------------------------------
+    def check_settings(self, X=None, y=None):
+        """Run every check of ``fit`` that loads no model, and open the embedding store.
+
+        Parameters, ``X`` and ``y`` (when given) and the prompts they make
+        (distinct per class, templates with one ``{}``); ``zsfuse evaluate``
+        calls it on every grid point before any clip is encoded.
+
+        Parameters
+        ----------
+        X : sequence of clips, optional
+            Checked for structure only (arrays need ``sampling_rate``).
+        y : array-like, optional
+            Labels, one per clip of ``X``.
+
+        Raises
+        ------
+        ValueError
+            For a parameter outside its constraint, classes or prompts that
+            cannot be scored, or ``X``/``y`` that do not fit together.
+        CacheError
+            For a ``cache_dir`` whose store cannot be used.
+        """
+        self._validate(X, y)
+        self._store()
+
     def _validate(self, X=None, y=None):
         """Every check of ``fit`` that loads no model: parameters, ``X``, ``y`` and the prompts.
 
@@ -267,9 +293,9 @@ class CLAPZeroShotTransformer(AudioTransformer):
         n_templates : int
             Number of templates.
         """
-        templates = self._check_params()
-        if X is not None:
-            check_targets(y, len(self._clips(X)))
+        self._check_params()
+        templates = self._templates()
+        self._check_input(X, y)
         classes = self._resolve_classes(y)
         words = P.resolve_label_words(list(classes), self.label_words)
         prompts = P.build_prompts(classes, words, templates, self.text_repeats, self.text_repeat_unit)
@@ -293,6 +319,7 @@ class CLAPZeroShotTransformer(AudioTransformer):
         Returns
         -------
         self
+            The fitted transformer.
         """
         classes, prompts, n_templates = self._validate(X, y)
         store = self._store()  # an unusable disk cache fails before the model loads
@@ -391,9 +418,4 @@ class CLAPZeroShotTransformer(AudioTransformer):
         tags = super().__sklearn_tags__()
         tags.requires_fit = True
         return tags
-
-
-def _runtime(backend):
-    """Device type and compute dtype: results differ (slightly) between them."""
-    return f"{backend.device.split(':')[0]}|{str(backend.dtype).removeprefix('torch.')}"
 

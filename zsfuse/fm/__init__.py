@@ -6,7 +6,8 @@ chunking and batch planning in ``_chunking``; layer selection and time pooling
 in ``_pooling``.
 """
 
-from ._backend import SUPPORTED_MODEL_TYPES, UnsupportedModelError
+from ..exceptions import UnsupportedModelError
+from ._backend import SUPPORTED_MODEL_TYPES
 from ._transformer import FMEmbeddingTransformer
 
 __all__ = ["FMEmbeddingTransformer", "SUPPORTED_MODEL_TYPES", "UnsupportedModelError"]

@@ -25,7 +25,6 @@ rate, already normalised and chunked by the estimator.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 import warnings
@@ -34,7 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..exceptions import ModelKindError, UnsupportedModelError
-from ..models import get_model, load_pretrained, model_fingerprint, read_model_type, resolve_model_path
+from ..models import (autocast, get_model, load_pretrained, model_fingerprint, read_model_type,
+                      resolve_model_path)
 from ._chunking import FrameGeometry, plan_batches
 from ._pooling import FrameStats
 
@@ -150,6 +150,24 @@ def _feature_extractor(path, model, family, config):
     return Wav2Vec2FeatureExtractor(
         sampling_rate=16000, do_normalize=getattr(config, "feat_extract_norm", "group") == "layer"
     )
+
+
+def speech_fingerprint(spec, path) -> str:
+    """Identify a speech model's weights: its type and a fingerprint of its files.
+
+    Parameters
+    ----------
+    spec : SpeechModelSpec
+        The checkpoint's facts (:func:`read_spec`).
+    path : str
+        Its local folder.
+
+    Returns
+    -------
+    str
+        ``"<model_type>:<fingerprint>"``; part of the embedding store's namespace.
+    """
+    return f"{spec.model_type}:{model_fingerprint(path)}"
 
 
 def read_spec(model, revision=None, trust_remote_code=False) -> SpeechModelSpec:
@@ -322,8 +340,8 @@ class SpeechEncoder:
     device : str
         Resolved torch device.
     dtype : torch.dtype
-        Compute dtype: float16/bfloat16 run under ``torch.autocast`` (weights
-        stay float32; norms and softmax stay float32).
+        Compute dtype: float16/bfloat16 run under :func:`zsfuse.models.autocast`
+        (weights stay float32; norms and softmax stay float32).
     trust_remote_code : bool, default=False
         Passed to transformers.
 
@@ -363,7 +381,7 @@ class SpeechEncoder:
         self.model = net.to(self.device).eval()
         if len(layers) != self.spec.n_layers:
             raise RuntimeError(f"config says {self.spec.n_layers} layers, the model has {len(layers)}")
-        self.fingerprint = f"{self.spec.model_type}:{model_fingerprint(path)}"
+        self.fingerprint = speech_fingerprint(self.spec, path)
         self.counters = {"forward_calls": 0, "pieces": 0, "frames": 0, "valid_frames": 0}
         self._local = threading.local()
         # transformers' WavLM attention passes a float attention mask beside a bool padding mask;
@@ -385,13 +403,6 @@ class SpeechEncoder:
             return None
 
         return hook
-
-    def _autocast(self):
-        import torch
-
-        if self.dtype == torch.float32:
-            return contextlib.nullcontext()
-        return torch.autocast(device_type=self.device.split(":")[0], dtype=self.dtype)
 
     # -- the public part ---------------------------------------------------------------------------
     def plan(self, lengths, batch_size, max_batch_samples=None):
@@ -475,7 +486,7 @@ class SpeechEncoder:
                                self.spec.n_layers)
         self._local.collector = collector
         try:
-            with torch.inference_mode(), self._autocast():
+            with torch.inference_mode(), autocast(self.device, self.dtype):
                 try:
                     output = self.model(**inputs)
                 except _StopForward:

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-import numbers
+from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._defaults import DEFAULT_FM_MODEL
-from .._estimator import AudioTransformer, check_targets
+from .._estimator import AudioTransformer, store_namespace
+from .._params import NumberNotBool, fill_doc
 from ..exceptions import ClipError
 from ..extraction import encode_clips
-from ._backend import load_speech_encoder, normalize_wave, read_spec
-from ._pooling import LAYER_REDUCES, POOLINGS, merge_all, output_dim, resolve_layers, to_vector
+from ..models import resolve_model_path
+from ._backend import load_speech_encoder, normalize_wave, read_spec, speech_fingerprint
+from ._pooling import (
+    LAYER_REDUCES,
+    POOLINGS,
+    merge_all,
+    output_dim,
+    resolve_layers,
+    to_vector,
+)
 
 #: Bump when the meaning of a vector changes: it keys the embedding store.
 _NAMESPACE_VERSION = "fm/1"
@@ -25,6 +36,7 @@ _MIN_DECODE_GROUP = 64
 AUTO_BATCH_SECONDS = {"cpu": 8.0, "cuda": 120.0, "mps": 30.0}
 
 
+@fill_doc
 class FMEmbeddingTransformer(AudioTransformer):
     """One fixed-size vector per clip from a frozen speech foundation model.
 
@@ -80,21 +92,10 @@ class FMEmbeddingTransformer(AudioTransformer):
         the whole clip, before chunking): ``"auto"`` follows the checkpoint's
         feature extractor (``do_normalize``). Whisper has its own log-mel
         normalisation: only ``"auto"`` or False.
-    sampling_rate : int, optional
-        Rate in Hz of the arrays in ``X``, required when ``X`` holds arrays: it
-        is never guessed from the model (a pipeline whose steps guessed would
-        read one array at two rates). Files carry their own rate. Everything is
-        resampled to the model's rate.
-    device : str, default="auto"
-        ``"auto"`` (the first CUDA GPU when there is one), ``"cpu"``, ``"cuda"``,
-        ``"cuda:N"``, ``"mps"``.
-    dtype : str, default="auto"
-        ``"auto"``: float16 on CUDA, float32 elsewhere; or ``"float32"``,
-        ``"float16"``, ``"bfloat16"``. Half precision runs under
-        ``torch.autocast`` (weights stay float32; normalisations, softmax and
-        pooling stay float32).
-    batch_size : int, default=16
-        Most pieces (clips or chunks) per forward pass.
+    %(sampling_rate)s
+    %(device)s
+    %(dtype)s
+    %(batch_size)s
     batch_seconds : float, "auto" or None, default="auto"
         Also cap each forward pass at this much audio once padded (pieces x
         longest piece), which bounds memory whatever the clip lengths; a piece
@@ -102,14 +103,10 @@ class FMEmbeddingTransformer(AudioTransformer):
         larger passes are no faster per second of audio, and WavLM-Large needs
         ~22 MB of activations per second of audio in a pass), 120 s on CUDA. None: only
         ``batch_size`` counts.
-    cache_dir : str or path-like, optional
-        Folder of the on-disk embedding store, shared across processes and runs.
-    progress : bool, default=False
-        Show a progress bar while clips are encoded.
-    revision : str, optional
-        Hub revision (branch, tag or commit) of ``model``.
-    trust_remote_code : bool, default=False
-        Let a checkpoint run code it ships.
+    %(cache_dir)s
+    %(progress)s
+    %(revision)s
+    %(trust_remote_code)s
 
     Attributes
     ----------
@@ -134,6 +131,10 @@ class FMEmbeddingTransformer(AudioTransformer):
         equal lengths only (models whose feature encoder must not see padding:
         group-norm wav2vec2/HuBERT/WavLM base, data2vec-audio); Whisper's fixed
         30 s window.
+    backend_fingerprint_ : str
+        Identifies the checkpoint read in ``fit`` (its type and a fingerprint
+        of its files): the encoder's ``fingerprint``, part of the
+        embedding-store namespace.
 
     See Also
     --------
@@ -155,6 +156,17 @@ class FMEmbeddingTransformer(AudioTransformer):
     >>> features.shape  # doctest: +SKIP
     (2, 2048)
     """
+
+    _parameter_constraints: ClassVar[dict] = {
+        **AudioTransformer._parameter_constraints,
+        "layers": [StrOptions({"last", "all"}), NumberNotBool(Integral, None, None, closed="neither"),
+                   "array-like"],
+        "layer_reduce": [StrOptions(set(LAYER_REDUCES))],
+        "pooling": [StrOptions(set(POOLINGS))],
+        "max_seconds": [None, NumberNotBool(Real, 0, None, closed="neither")],
+        "normalize": [StrOptions({"auto"}), "boolean"],
+        "batch_seconds": [None, StrOptions({"auto"}), NumberNotBool(Real, 0, None, closed="neither")],
+    }
 
     def __init__(
         self,
@@ -190,24 +202,29 @@ class FMEmbeddingTransformer(AudioTransformer):
         self.revision = revision
         self.trust_remote_code = trust_remote_code
 
-    # -- validation ------------------------------------------------------------------------------
-    def _check_params(self):
-        self._check_runtime_params()
-        for name, allowed in (("layer_reduce", LAYER_REDUCES), ("pooling", POOLINGS)):
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}.")
-        for name in ("max_seconds", "batch_seconds"):
-            value = getattr(self, name)
-            if name == "batch_seconds" and isinstance(value, str) and value == "auto":
-                continue
-            ok = value is None or (isinstance(value, numbers.Real) and not isinstance(value, bool)
-                                   and np.isfinite(value) and value > 0)
-            if not ok:
-                allowed = "None, 'auto'" if name == "batch_seconds" else "None"
-                raise ValueError(f"{name} must be {allowed} or a positive number of seconds, got {value!r}.")
-        if not (isinstance(self.normalize, str) and self.normalize == "auto") and \
-                not isinstance(self.normalize, (bool, np.bool_)):
-            raise ValueError(f"normalize must be 'auto', True or False, got {self.normalize!r}.")
+    # -- validation: the rules that link parameters to the model (each value alone is checked by its constraint) --
+    def _normalize(self, spec):
+        """Whether waveforms are normalised: ``"auto"`` follows the checkpoint; Whisper refuses True."""
+        if isinstance(self.normalize, str):  # "auto"
+            return spec.do_normalize
+        if spec.family == "whisper" and bool(self.normalize):
+            raise ValueError(
+                "normalize=True does not apply to Whisper, whose log-mel features have their own "
+                "normalisation; use normalize='auto' (or False)."
+            )
+        return bool(self.normalize)
+
+    def _check_max_seconds(self, spec):
+        """A chunk of ``max_seconds`` must pool at least as many frames of its own as it carries as context."""
+        geometry = spec.geometry
+        limit = self._max_samples(spec)
+        if limit is not None and geometry.max_pooled_frames(limit) < max(1, geometry.context):
+            shortest = ((3 * geometry.context) * geometry.hop + geometry.min_samples) / spec.sampling_rate
+            raise ValueError(
+                f"max_seconds={self.max_seconds} is too short for this model: a chunk carries "
+                f"{geometry.context} frames of context on each side and must pool at least as many "
+                f"frames of its own; use max_seconds >= {shortest:.2f}."
+            )
 
     # -- fit / transform -------------------------------------------------------------------------------
     def fit(self, X=None, y=None):
@@ -236,25 +253,13 @@ class FMEmbeddingTransformer(AudioTransformer):
             If the model is neither a folder nor in the Hugging Face cache.
         """
         self._check_params()
-        if X is not None:  # the structure of X and y, before any model file is read
-            check_targets(y, len(self._clips(X)))
+        self._check_input(X, y)  # the structure of X and y, before any model file is read
         spec = read_spec(self.model, self.revision, self.trust_remote_code)
         layers = resolve_layers(self.layers, spec.n_layers)
-        if spec.family == "whisper" and not isinstance(self.normalize, str) and bool(self.normalize):
-            raise ValueError(
-                "normalize=True does not apply to Whisper, whose log-mel features have their own "
-                "normalisation; use normalize='auto' (or False)."
-            )
-        normalize = spec.do_normalize if isinstance(self.normalize, str) else bool(self.normalize)
-        geometry = spec.geometry
-        limit = self._max_samples(spec)
-        if limit is not None and geometry.max_pooled_frames(limit) < max(1, geometry.context):
-            shortest = ((3 * geometry.context) * geometry.hop + geometry.min_samples) / spec.sampling_rate
-            raise ValueError(
-                f"max_seconds={self.max_seconds} is too short for this model: a chunk carries "
-                f"{geometry.context} frames of context on each side and must pool at least as many "
-                f"frames of its own; use max_seconds >= {shortest:.2f}."
-            )
+        normalize = self._normalize(spec)
+        self._check_max_seconds(spec)
+        path = resolve_model_path(self.model, self.revision, what="speech model")
+        self.backend_fingerprint_ = speech_fingerprint(spec, path)  # as SpeechEncoder's
         self.model_type_ = spec.model_type
         self.n_layers_ = spec.n_layers
         self.hidden_size_ = spec.hidden_size
@@ -262,16 +267,13 @@ class FMEmbeddingTransformer(AudioTransformer):
         self.embedding_dim_ = output_dim(spec.hidden_size, len(layers), self.layer_reduce, self.pooling)
         self.sampling_rate_ = spec.sampling_rate
         self.normalize_ = normalize
-        self.min_seconds_ = geometry.min_samples / spec.sampling_rate
+        self.min_seconds_ = spec.geometry.min_samples / spec.sampling_rate
         self.batching_ = spec.batching
         return self
 
     def _encoder(self):
-        from ..models import resolve_device, resolve_dtype
-
-        device = resolve_device(self.device)
-        return load_speech_encoder(self.model, self.revision, device, resolve_dtype(self.dtype, device),
-                                   self.trust_remote_code)
+        device, dtype = self._device_and_dtype()
+        return load_speech_encoder(self.model, self.revision, device, dtype, self.trust_remote_code)
 
     def _max_samples(self, spec):
         limit = None if self.max_seconds is None else int(round(self.max_seconds * spec.sampling_rate))
@@ -279,10 +281,9 @@ class FMEmbeddingTransformer(AudioTransformer):
 
     def _namespace(self, encoder):
         spec = encoder.spec
-        return (f"{_NAMESPACE_VERSION}|{encoder.fingerprint}|rate={spec.sampling_rate}|"
-                f"layers={','.join(map(str, self.layers_))}|reduce={self.layer_reduce}|"
-                f"pooling={self.pooling}|chunk={self._max_samples(spec)}|normalize={int(self.normalize_)}|"
-                f"{encoder.device.split(':')[0]}|{str(encoder.dtype).removeprefix('torch.')}")
+        return store_namespace(_NAMESPACE_VERSION, encoder, rate=spec.sampling_rate,
+                               layers=",".join(map(str, self.layers_)), reduce=self.layer_reduce,
+                               pooling=self.pooling, chunk=self._max_samples(spec), normalize=int(self.normalize_))
 
     def transform(self, X):
         """Embed every clip.
