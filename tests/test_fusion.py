@@ -330,6 +330,57 @@ def test_stack_meta_learner(task):
     assert std.fm_normalizer_ is not None and std.zs_normalizer_ is None
 
 
+# -- the fusion modes: one class each ------------------------------------------------------------------
+
+
+def test_the_modes_are_registered_by_name():
+    from zsfuse.fusion import FUSION_MODES
+    from zsfuse.fusion._modes import MODES as REGISTRY
+    from zsfuse.fusion._modes import FusionMode
+
+    assert FUSION_MODES == MODES == tuple(REGISTRY)
+    for name, mode in REGISTRY.items():
+        assert issubclass(mode, FusionMode) and mode.name == name
+    # a saved classifier names the class where it was defined before the move, and holds no mode object
+    assert LateFusionClassifier.__module__ == "zsfuse.fusion"
+
+
+@pytest.mark.parametrize("fusion", MODES)
+def test_every_mode_fits_the_same_attributes(task, fusion):
+    X, y, _, _ = task
+    clf = LateFusionClassifier(fusion=fusion, zs_labels=LABELS).fit(X, y)
+    assert sorted(k for k in vars(clf) if k.endswith("_") and not k.startswith("_")) == [
+        "classes_", "estimator_", "fm_columns_", "fm_normalizer_", "meta_estimator_", "n_features_in_",
+        "temperature_", "zs_columns_", "zs_input_", "zs_normalizer_",
+    ]
+
+
+def test_a_new_mode_is_one_class(task, monkeypatch):
+    from zsfuse.fusion._modes import MODES as REGISTRY
+    from zsfuse.fusion._modes import FusedLogProba, FusionMode
+
+    class ZeroShotOnly(FusionMode):
+        """The calibrated zero-shot scores alone."""
+
+        name = "zs_only"
+        needs_proba_head = False
+
+        def fit(self, clf, X, y, y_index, head):
+            clf._fit_temperature(X, y_index)
+
+        def combine(self, clf, X):
+            return FusedLogProba(clf.classes_), clf._zs_log_proba(X)
+
+    monkeypatch.setitem(REGISTRY, ZeroShotOnly.name, ZeroShotOnly)  # all a new mode needs
+    X, y, X_test, _ = task
+    clf = LateFusionClassifier(fusion="zs_only", zs_labels=LABELS).fit(X, y)
+    ref = LateFusionClassifier(fusion="weighted", zs_weight=1.0, zs_labels=LABELS).fit(X, y)
+    assert clf.temperature_ == ref.temperature_
+    np.testing.assert_array_equal(clf.predict_proba(X_test), ref.predict_proba(X_test))
+    np.testing.assert_array_equal(clf.predict(X_test), ref.predict(X_test))
+    np.testing.assert_array_equal(clf.decision_function(X_test), ref.decision_function(X_test))
+
+
 # -- API ---------------------------------------------------------------------------------------------
 
 
@@ -358,21 +409,33 @@ def test_head_without_predict_proba():
         LateFusionClassifier(LinearSVC(), fusion="weighted").fit(X, y)
 
 
+def _declared(param):
+    """The start of scikit-learn's message for a value outside ``_parameter_constraints``."""
+    return rf"The '{param}' parameter of LateFusionClassifier must be"
+
+
 @pytest.mark.parametrize(
     "params, match",
     [
-        (dict(fusion="late"), "fusion must be one of"),
-        (dict(zs_weight=-0.1), "zs_weight must be"),
-        (dict(zs_weight=float("nan")), "zs_weight must be"),
-        (dict(zs_weight="1"), "zs_weight must be"),
+        (dict(fusion="late"), _declared("fusion") + r" a str among \{'concat', 'weighted', 'stack'\}"),
+        (dict(zs_weight=-0.1), _declared("zs_weight")),
+        (dict(zs_weight=float("nan")), _declared("zs_weight")),
+        (dict(zs_weight=float("inf")), _declared("zs_weight")),
+        (dict(zs_weight="1"), _declared("zs_weight")),
+        (dict(zs_weight=True), _declared("zs_weight") + r" .*\(not a bool\)"),
+        (dict(zs_weight=np.True_), _declared("zs_weight")),
         (dict(fusion="weighted", zs_weight=1.5), "0 <= zs_weight <= 1"),
-        (dict(normalize="l2"), "normalize must be one of"),
-        (dict(temperature=0), "temperature must be"),
-        (dict(temperature="auto"), "temperature must be"),
-        (dict(cv=1), "cv must be at least 2"),
-        (dict(zs_columns="first"), "zs_columns must be"),
+        (dict(normalize="l2"), _declared("normalize")),
+        (dict(temperature=0), _declared("temperature")),
+        (dict(temperature=float("inf")), _declared("temperature")),
+        (dict(temperature=True), _declared("temperature")),
+        (dict(temperature="auto"), _declared("temperature")),
+        (dict(cv=1), _declared("cv")),
+        (dict(zs_columns="first"), _declared("zs_columns")),
         (dict(zs_columns=[0, "a"]), "only column indices or only column names"),
-        (dict(estimator="lr"), "estimator must be a classifier"),
+        (dict(zs_labels="angry"), _declared("zs_labels")),
+        (dict(estimator="lr"), _declared("estimator")),
+        (dict(estimator=LinearSVC(), fusion="stack"), "fusion='stack' needs a head with predict_proba"),
     ],
 )
 def test_invalid_parameters(params, match):
@@ -381,6 +444,27 @@ def test_invalid_parameters(params, match):
     assert clf.get_params()[next(iter(params))] is next(iter(params.values()))  # stored as given
     with pytest.raises(ValueError, match=match):
         clf.fit(X, y)
+    if params != dict(zs_columns=[0, "a"]):  # that one is checked against X's columns, in fit
+        with pytest.raises(ValueError, match=match):
+            clf._check_params()  # what `zsfuse evaluate` checks before any model loads
+
+
+@pytest.mark.parametrize("fusion", MODES)
+def test_parameters_are_declared_the_scikit_learn_way(fusion):
+    from sklearn.utils.estimator_checks import check_param_validation
+
+    clf = LateFusionClassifier(fusion=fusion)
+    assert set(clf._parameter_constraints) == set(clf.get_params())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FusionWarning)  # the check's 5-column table has no named block
+        check_param_validation("LateFusionClassifier", clf)
+
+
+def test_the_position_warning_points_at_the_caller():
+    X, y = make_task(40)
+    with pytest.warns(FusionWarning) as caught:
+        LateFusionClassifier().fit(X, y)
+    assert caught[0].filename == __file__
 
 
 def test_single_class_is_an_error():

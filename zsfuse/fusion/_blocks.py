@@ -202,7 +202,7 @@ def resolve_zs_columns(spec, feature_names, n_features, classes, zs_labels=None)
                 "zs_labels to the zero-shot transformer's labels, or give X named columns "
                 "(FeatureUnion(...).set_output(transform='pandas'); make_zsfuse_pipeline does this).",
                 FusionWarning,
-                stacklevel=3,
+                stacklevel=4,  # the caller of fit: here <- fit <- scikit-learn's _fit_context <- caller
             )
             block = np.arange(n_classes, dtype=np.intp)
             return block, block
@@ -212,7 +212,7 @@ def resolve_zs_columns(spec, feature_names, n_features, classes, zs_labels=None)
             "columns (no fusion). Name the zero-shot columns zs_<label> (fit on a DataFrame), set "
             "zs_labels=, or set zs_columns=.",
             FusionWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
         return empty, empty
 
