@@ -13,7 +13,7 @@ from zsfuse.cli import main
 from zsfuse.testing import speechlike, write_wav
 
 
-pytestmark = pytest.mark.usefixtures("fresh_stores")
+pytestmark = pytest.mark.usefixtures("fresh_store")
 
 
 # -- bad invocations ------------------------------------------------------------------------------
@@ -54,6 +54,33 @@ def test_a_bad_grid_file(capsys, manifest, tiny_clap_dir, tiny_wavlm_dir, tmp_pa
     rc, _, err = run_cli(capsys, "evaluate", "--dataset", "manifest", "--root", manifest, "--grid", grid,
                          "--clap", tiny_clap_dir, "--fm", tiny_wavlm_dir, "--no-cache")
     assert_one_line_error(rc, err, "not valid JSON")
+
+
+def test_the_dataset_help_lists_the_registry(capsys, monkeypatch):
+    from zsfuse.datasets import DATASETS
+
+    monkeypatch.setenv("COLUMNS", "300")
+    with pytest.raises(SystemExit) as info:
+        main(["evaluate", "--help"])
+    assert info.value.code == 0
+    assert ", ".join(DATASETS) in capsys.readouterr().out
+
+
+def test_the_argument_helpers(monkeypatch, tmp_path):
+    from argparse import Namespace
+
+    from zsfuse.cli._args import cache_dir_of, command_line, parse_assignments, split_list
+
+    assert split_list(None) is None and split_list(" a, b,,") == ["a", "b"]
+    with pytest.raises(ValueError, match="expected a comma-separated list"):
+        split_list(" , ")
+    assert parse_assignments(["k=1", "s=x y", "j=[1]"], "--set") == {"k": 1, "s": "x y", "j": [1]}
+    with pytest.raises(ValueError, match="--set '=1' must look like KEY=VALUE"):
+        parse_assignments(["=1"], "--set")
+    monkeypatch.setenv("ZSFUSE_CACHE_DIR", str(tmp_path))
+    assert cache_dir_of(Namespace(no_cache=False, cache_dir=None)) == str(tmp_path)
+    assert cache_dir_of(Namespace(no_cache=True, cache_dir="x")) is None
+    assert command_line(Namespace(argv=["evaluate", "--root", "a b"])) == "zsfuse evaluate --root 'a b'"
 
 
 def test_debug_shows_the_traceback(tmp_path):

@@ -12,7 +12,7 @@ from _helpers import assert_one_line_error, run_cli
 
 from zsfuse.models import cached_models, clear_model_cache
 
-pytestmark = pytest.mark.usefixtures("fresh_stores")
+pytestmark = pytest.mark.usefixtures("fresh_store")
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def test_a_clap_model_given_as_fm_fails_before_any_extraction(capsys, manifest, 
 
 @pytest.mark.parametrize("extra, needle", [
     (["--set", "layers=99"], "layer 99 is out of range"),
-    (["--set", "zs__audio_repeats=0"], "audio_repeats must be a positive integer"),
+    (["--set", "zs__audio_repeats=0"], "'audio_repeats' parameter of CLAPZeroShotTransformer must be an integer"),
     (["--device", "cuda:7"], "cuda:7"),
     (["--set", "device=cpu"], "--device"),
     (["--set", "clf__zs_weight=-1"], "zs_weight"),
@@ -69,7 +69,8 @@ def test_a_bad_grid_point_is_named_before_any_extraction(capsys, manifest, tiny_
     grid.write_text('{"zs__audio_repeats": [1, 0], "clf__zs_weight": [0, 0.5]}')
     clear_model_cache()
     rc, _, err = evaluate(capsys, manifest, tmp_path / "out", "--grid", grid, clap=tiny_clap_dir, fm=tiny_wavlm_dir)
-    assert_one_line_error(rc, err, "audio_repeats must be a positive integer, got 0", "grid point")
+    assert_one_line_error(rc, err, "'audio_repeats' parameter of CLAPZeroShotTransformer must be an integer in the "
+                          "range [1, inf) (not a bool). Got 0 instead.", "grid point")
     assert "extracting" not in err and cached_models() == []
 
 

@@ -194,6 +194,22 @@ def test_datasets_names_and_unknown_name():
     assert issubclass(DatasetError, ZsfuseError)
 
 
+def test_one_registry_gives_the_names_the_spellings_and_the_options():
+    import zsfuse.datasets
+    from zsfuse.datasets._registry import REGISTRY, dataset_entry
+
+    assert list(DATASETS) == [entry.name for entry in REGISTRY]
+    for entry in REGISTRY:
+        assert DATASETS[entry.name] == entry.description
+        assert getattr(zsfuse.datasets, entry.loader.__name__) is entry.loader
+        for spelling in (entry.name, entry.name.upper(), entry.name.replace("-", "_"), *entry.aliases):
+            assert dataset_entry(spelling) is entry, spelling
+        assert {"protocol", "class_map", "classes", "check_files"} <= set(entry.options)
+    assert dataset_entry("Berlin").name == "emo-db" and dataset_entry("JSONL").name == "manifest"
+    with pytest.raises(DatasetError, match="'cremad', 'emodb', 'msppodcast' work too"):
+        dataset_entry("savee")
+
+
 def test_aliases_dispatch_to_the_same_loader(tmp_path):
     make_emodb(tmp_path)
     a, b, c = (load_dataset(n, tmp_path) for n in ("emo-db", "EmoDB", "EMO_DB"))

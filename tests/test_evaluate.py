@@ -10,7 +10,6 @@ import textwrap
 import numpy as np
 import pytest
 
-from zsfuse.cli._demo import write_demo_corpus
 from zsfuse.datasets import load_dataset
 from zsfuse.evaluation import EvaluationError, evaluate
 from zsfuse.store import clear_stores
@@ -19,14 +18,8 @@ GRID = {"zs__audio_repeats": [1, 2], "clf__zs_weight": [0.0, 1.0]}
 PARAMS = {"zs__pad_mode": "zero"}
 
 
-pytestmark = pytest.mark.usefixtures("fresh_stores")
-
-
-@pytest.fixture(scope="module")
-def manifest(tmp_path_factory):
-    # 3 speakers, one per fold; 4 classes x 3 clips each
-    return write_demo_corpus(tmp_path_factory.mktemp("corpus"), n_speakers=3, clips_per_class=3, seconds=1.0,
-                             n_folds=3)
+pytestmark = pytest.mark.usefixtures("fresh_store")
+# manifest (conftest): 3 speakers, one per fold; 4 classes x 3 clips each
 
 
 def run(dataset, clap, fm, tmp_path, name, **kwargs):

@@ -17,7 +17,7 @@ from zsfuse.testing import make_audio_tree
 
 LABELS = ("angry", "happy", "neutral", "sad")
 
-pytestmark = pytest.mark.usefixtures("fresh_stores")
+pytestmark = pytest.mark.usefixtures("fresh_store")
 
 
 def assert_refused(rc, out, err, *needles):

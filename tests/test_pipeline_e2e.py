@@ -23,7 +23,7 @@ GRID = {
 N_SPEAKERS = 4
 
 
-pytestmark = pytest.mark.usefixtures("fresh_stores")
+pytestmark = pytest.mark.usefixtures("fresh_store")
 
 
 @pytest.fixture(scope="module")

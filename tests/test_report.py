@@ -317,12 +317,12 @@ def test_write_reports_replaces_and_never_half_writes(tmp_path, monkeypatch):
         write_reports(bad, tmp_path)
     assert (tmp_path / "results.json").read_bytes() == before
 
-    import zsfuse.evaluation._report as report
+    import zsfuse.evaluation._atomic as atomic
 
     def crash(fd):
         raise OSError("disk died")
 
-    monkeypatch.setattr(report.os, "fsync", crash)  # the write fails after the data went out
+    monkeypatch.setattr(atomic.os, "fsync", crash)  # the write fails after the data went out
     with pytest.raises(OSError, match="disk died"):
         write_reports(make_results(n_folds=2, seed=2, systems=["zs_fuse"]), tmp_path)
     assert (tmp_path / "results.json").read_bytes() == before
@@ -360,6 +360,22 @@ def test_load_results_rejects_other_files(tmp_path):
         load_results(tmp_path / "b.json")
     with pytest.raises(FileNotFoundError):
         load_results(tmp_path / "missing")
+
+
+def test_one_json_conversion_for_records_and_reports():
+    from pathlib import PurePosixPath
+
+    from zsfuse._json import json_default, jsonable
+
+    record = {"a": (np.int64(1), np.float32(0.5)), 2: np.array([[1, 2]]), "b": np.True_,
+              "p": PurePosixPath("x"), "o": None}
+    assert jsonable(record) == {"a": [1, 0.5], "2": [[1, 2]], "b": True, "p": "PurePosixPath('x')", "o": None}
+    assert type(jsonable(np.int64(3))) is int and jsonable(object) == repr(object)
+    report = {"p": PurePosixPath("x"), "s": {3, 1}, "n": np.int64(2), "a": np.arange(2), "f": np.float64(0.25)}
+    assert json.loads(json.dumps(report, default=json_default)) == {"p": "x", "s": [1, 3], "n": 2, "a": [0, 1],
+                                                                    "f": 0.25}
+    with pytest.raises(TypeError, match="Object of type object is not JSON serializable"):
+        json_default(object())
 
 
 def test_importing_the_report_does_not_import_matplotlib():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ._defaults import DEFAULT_CLAP_MODEL, DEFAULT_FM_MODEL
 from ._estimator import RUNTIME_PARAMS
 
-__all__ = ["STEP_PREFIXES", "make_zsfuse_pipeline"]
+__all__ = ["STEP_PREFIXES", "make_zsfuse_pipeline", "route_params"]
 
 #: Short step names accepted as prefixes of ``step__param`` keywords, and the
 #: path of each step inside the pipeline.
@@ -100,13 +100,46 @@ def make_zsfuse_pipeline(clap=DEFAULT_CLAP_MODEL, fm=DEFAULT_FM_MODEL, labels=No
     features = FeatureUnion([("zs", zs), ("fm", fm_step)]).set_output(transform="pandas")
     pipe = Pipeline([("features", features), ("clf", LateFusionClassifier())])
     routed = {} if labels is None else {"features__zs__labels": labels}
-    routed.update(_route(params, zs, fm_step, pipe.named_steps["clf"]))
+    routed.update(route_params(params, zs, fm_step, pipe.named_steps["clf"]))
     pipe.set_params(**routed)
     return pipe
 
 
-def _route(params, zs, fm, clf):
-    """Map the keywords of :func:`make_zsfuse_pipeline` to pipeline parameter names."""
+def route_params(params, zs, fm, clf):
+    """Map the keywords of :func:`make_zsfuse_pipeline` to the pipeline's parameter names.
+
+    The routing rules are those of ``**params`` of :func:`make_zsfuse_pipeline`;
+    :func:`zsfuse.evaluation.resolve_grid` spells grid names with it.
+
+    Parameters
+    ----------
+    params : dict
+        Keyword -> value: ``step__param`` (a step path or short name, see
+        :data:`STEP_PREFIXES`), a runtime parameter both audio transformers
+        take, or a plain name one step owns.
+    zs, fm, clf : estimator
+        The zero-shot transformer, the FM transformer and the classifier of the
+        pipeline (their own parameter names decide where a plain name goes).
+
+    Returns
+    -------
+    dict
+        Pipeline parameter name (``features__zs__audio_repeats``, ``clf__zs_weight``,
+        ...) -> value.
+
+    Raises
+    ------
+    ValueError
+        For an unknown step prefix, a name no step has, or a name several
+        steps have (other than the runtime parameters).
+
+    Examples
+    --------
+    >>> from zsfuse import CLAPZeroShotTransformer, FMEmbeddingTransformer, LateFusionClassifier
+    >>> route_params({"zs_weight": 0.5, "fm__layers": "all"}, CLAPZeroShotTransformer(),
+    ...              FMEmbeddingTransformer(), LateFusionClassifier())
+    {'clf__zs_weight': 0.5, 'features__fm__layers': 'all'}
+    """
     steps = {"features__zs": set(zs.get_params(deep=False)), "features__fm": set(fm.get_params(deep=False)),
              "clf": set(clf.get_params(deep=False))}
     routed = {}

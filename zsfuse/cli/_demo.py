@@ -9,11 +9,11 @@ runs on this machine; its numbers say nothing about emotion recognition.
 
 from __future__ import annotations
 
-import csv
-import os
 import sys
 import time
 from pathlib import Path
+
+from ..testing import write_demo_corpus
 
 DISCLAIMER = (
     "zsfuse demo: synthetic clips and tiny RANDOM models -- a smoke check of the machinery "
@@ -23,42 +23,6 @@ DISCLAIMER = (
 
 #: The inner grid of the demo: small, so that it runs in well under two minutes on a laptop CPU.
 DEMO_GRID = {"zs__audio_repeats": [1, 2], "zs__text_repeats": [1, 2], "clf__zs_weight": [0.0, 0.5, 1.0]}
-
-
-def write_demo_corpus(folder, n_speakers=6, clips_per_class=4, seconds=1.5, n_folds=3):
-    """Write the demo's clips and a manifest (``manifest.csv``: path, label, speaker, fold).
-
-    Parameters
-    ----------
-    folder : str or path-like
-        Where to write (``<folder>/<label>/spk<s>_<i>.wav``).
-    n_speakers : int, default=6
-        Generated speakers; speaker ``s`` is in test fold ``s % n_folds + 1``.
-    clips_per_class : int, default=4
-        Clips per class and speaker.
-    seconds : float, default=1.5
-        Clip length.
-    n_folds : int, default=3
-        Speaker-independent folds.
-
-    Returns
-    -------
-    pathlib.Path
-        The manifest.
-    """
-    from ..testing import make_audio_tree
-
-    folder = Path(folder)
-    records = make_audio_tree(folder, labels=("angry", "happy", "neutral", "sad"), n_speakers=n_speakers,
-                              n_per_class=clips_per_class, seconds=seconds, rate=16000)
-    manifest = folder / "manifest.csv"
-    with open(manifest, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["path", "label", "speaker", "fold"])
-        for r in records:
-            s = int(r["speaker"].removeprefix("spk"))
-            writer.writerow([os.path.relpath(r["path"], folder), r["label"], r["speaker"], s % n_folds + 1])
-    return manifest
 
 
 def build_demo_models(folder):
@@ -78,7 +42,7 @@ def run_demo(args):
     """Generate the corpus and models under ``--out``, then run ``evaluate`` on them."""
     from ..datasets import load_dataset
     from ..evaluation import evaluate, format_table
-    from ._evaluate import command_line
+    from ._args import command_line
 
     if args.speakers < 3:
         raise ValueError(f"--speakers must be at least 3 (one held-out speaker group per fold), got {args.speakers}.")

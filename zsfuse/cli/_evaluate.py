@@ -3,26 +3,10 @@
 from __future__ import annotations
 
 import os
-import shlex
 import sys
 from pathlib import Path
 
-from ._parser import parse_assignments, split_list
-
-
-def default_cache_dir() -> str:
-    """``$ZSFUSE_CACHE_DIR``, else ``$XDG_CACHE_HOME/zsfuse``, else ``~/.cache/zsfuse``."""
-    if os.environ.get("ZSFUSE_CACHE_DIR"):
-        return os.environ["ZSFUSE_CACHE_DIR"]
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "zsfuse")
-
-
-def cache_dir_of(args):
-    """The run's embedding store folder (None with ``--no-cache``)."""
-    if args.no_cache:
-        return None
-    return os.path.expanduser(args.cache_dir) if args.cache_dir else default_cache_dir()
+from ._args import cache_dir_of, command_line, parse_assignments, split_list
 
 
 def read_grid(path):
@@ -97,7 +81,3 @@ def run_evaluate(args, echo=None):
     echo(f"reports written to {out}/ (results.json, results.csv, report.md, predictions.csv, confusion_*.png)")
     return 0
 
-
-def command_line(args):
-    """The invocation, quoted for a shell (recorded in the reports)."""
-    return "zsfuse " + " ".join(shlex.quote(a) for a in getattr(args, "argv", sys.argv[1:]))

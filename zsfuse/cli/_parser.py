@@ -1,4 +1,9 @@
-"""Argument parsing of the ``zsfuse`` command line (no heavy imports here)."""
+"""The parser of the ``zsfuse`` command line (no heavy imports: the dataset names need numpy only).
+
+It only builds the parser: each sub-command's ``run`` imports its module
+(``_evaluate``, ``_score``, ``_demo``) when it runs, and those read the
+values with the helpers of ``_args``.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,26 @@ import argparse
 
 from .._defaults import DEFAULT_CLAP_MODEL, DEFAULT_FM_MODEL
 from .._version import __version__
+
+__all__ = ["COMMANDS", "build_parser"]
+
+#: The sub-commands, in the order of ``zsfuse --help``: name -> (its line in
+#: ``zsfuse --help``, the description of ``zsfuse NAME --help``).
+COMMANDS = {
+    "evaluate": ("FM baseline vs zero-shot vs ZS-Fuse on a dataset's folds",
+                 "Fit and score the FM baseline, zero-shot CLAP and ZS-Fuse on every fold of a "
+                 "speaker-independent protocol; report UA, WA and macro-F1 per fold and mean +- std."),
+    "zero-shot": ("per-class zero-shot scores for audio files",
+                  "Score clips against emotion prompts with a CLAP model (no training)."),
+    "predict": ("labels and probabilities from a saved pipeline",
+                "Predict with a pipeline saved by zsfuse.save (skops). A file that asks for "
+                "trust_remote_code is refused unless --trust-remote-code is given; --show prints what "
+                "a file holds (its types and the model ids/paths it would load) without loading it."),
+    "demo": ("evaluate end to end on generated audio and tiny models (offline)",
+             "A smoke check of the machinery on a fresh machine: generates speech-like clips "
+             "whose classes differ in prosody, builds tiny random models, and runs evaluate. "
+             "Its numbers are not emotion recognition."),
+}
 
 
 def _evaluate(args):
@@ -32,6 +57,14 @@ def _demo(args):
     return run_demo(args)
 
 
+def _command(sub, name, common, run):
+    """Add the sub-parser of command ``name`` (see :data:`COMMANDS`), which calls ``run(args)``."""
+    help_line, description = COMMANDS[name]
+    parser = sub.add_parser(name, parents=[common], help=help_line, description=description)
+    parser.set_defaults(run=run)
+    return parser
+
+
 def _runtime_options(parser, batch_size=16):
     group = parser.add_argument_group("running the models")
     group.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
@@ -45,7 +78,17 @@ def _runtime_options(parser, batch_size=16):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Return the parser of the ``zsfuse`` command and its sub-commands."""
+    """Return the parser of the ``zsfuse`` command and its sub-commands.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        Parsing gives the options of a sub-command, ``command`` (its name)
+        and ``run`` (the function that runs it); no sub-command: ``run`` is
+        absent.
+    """
+    from ..datasets import DATASETS
+
     parser = argparse.ArgumentParser(
         prog="zsfuse",
         description="Speech emotion recognition with ZS-Fuse: zero-shot CLAP scores late-fused with "
@@ -56,14 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    ev = sub.add_parser(
-        "evaluate", parents=[common], help="FM baseline vs zero-shot vs ZS-Fuse on a dataset's folds",
-        description="Fit and score the FM baseline, zero-shot CLAP and ZS-Fuse on every fold of a "
-                    "speaker-independent protocol; report UA, WA and macro-F1 per fold and mean +- std.",
-    )
+    ev = _command(sub, "evaluate", common, _evaluate)
     data = ev.add_argument_group("data")
-    data.add_argument("--dataset", required=True,
-                      help="emobox, ravdess, crema-d, iemocap, emo-db, tess, msp-podcast, manifest, folders")
+    data.add_argument("--dataset", required=True, help=", ".join(DATASETS))
     data.add_argument("--root", required=True, help="the dataset's folder (or manifest file)")
     data.add_argument("--protocol", default=None, help="the dataset's protocol (default: its standard one)")
     data.add_argument("--classes", default=None, help="comma-separated classes to keep (after the class map)")
@@ -89,12 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     _runtime_options(ev)
     ev.add_argument("--out", default=None, help="output folder (default: zsfuse-results/<dataset>)")
     ev.add_argument("--no-progress", action="store_true", help="no progress bars")
-    ev.set_defaults(run=_evaluate)
 
-    zs = sub.add_parser(
-        "zero-shot", parents=[common], help="per-class zero-shot scores for audio files",
-        description="Score clips against emotion prompts with a CLAP model (no training).",
-    )
+    zs = _command(sub, "zero-shot", common, _zero_shot)
     zs.add_argument("files", nargs="+", help="audio files")
     zs.add_argument("--labels", required=True, help="comma-separated classes, e.g. angry,happy,neutral,sad")
     zs.add_argument("--model", default=DEFAULT_CLAP_MODEL, help=f"CLAP model (default: {DEFAULT_CLAP_MODEL})")
@@ -104,14 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     zs.add_argument("--text-repeats", type=int, default=1)
     zs.add_argument("--json", action="store_true", help="print JSON instead of a table")
     _runtime_options(zs, batch_size=8)
-    zs.set_defaults(run=_zero_shot)
 
-    pr = sub.add_parser(
-        "predict", parents=[common], help="labels and probabilities from a saved pipeline",
-        description="Predict with a pipeline saved by zsfuse.save (skops). A file that asks for "
-                    "trust_remote_code is refused unless --trust-remote-code is given; --show prints what "
-                    "a file holds (its types and the model ids/paths it would load) without loading it.",
-    )
+    pr = _command(sub, "predict", common, _predict)
     pr.add_argument("model", help="a .skops file written by zsfuse.save")
     pr.add_argument("files", nargs="*", help="audio files (none needed with --show)")
     pr.add_argument("--device", default=None, help="run the models on this device instead of the saved one")
@@ -122,45 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--trust-remote-code", action="store_true",
                     help="accept a file whose models may run Python code they ship (trust_remote_code); "
                          "only for files and models you trust")
-    pr.set_defaults(run=_predict)
 
-    demo = sub.add_parser(
-        "demo", parents=[common], help="evaluate end to end on generated audio and tiny models (offline)",
-        description="A smoke check of the machinery on a fresh machine: generates speech-like clips "
-                    "whose classes differ in prosody, builds tiny random models, and runs evaluate. "
-                    "Its numbers are not emotion recognition.",
-    )
+    demo = _command(sub, "demo", common, _demo)
     demo.add_argument("--out", default="zsfuse-demo", help="folder for the corpus, models and results")
     demo.add_argument("--speakers", type=int, default=6, help="generated speakers (one fold each)")
     demo.add_argument("--clips-per-class", type=int, default=4, help="clips per class and speaker")
     demo.add_argument("--seconds", type=float, default=1.5, help="clip length")
     demo.add_argument("--n-jobs", type=int, default=1)
     demo.add_argument("--no-progress", action="store_true", help="no progress bars")
-    demo.set_defaults(run=_demo)
     return parser
-
-
-def parse_assignments(items, what):
-    """``["k=v", ...]`` -> ``{k: v}``, values read as JSON when they parse, else as strings."""
-    import json
-
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"{what} {item!r} must look like KEY=VALUE.")
-        try:
-            out[key.strip()] = json.loads(value)
-        except ValueError:
-            out[key.strip()] = value
-    return out
-
-
-def split_list(text):
-    """``"a,b, c"`` -> ``["a", "b", "c"]`` (None stays None)."""
-    if text is None:
-        return None
-    items = [t.strip() for t in text.split(",") if t.strip()]
-    if not items:
-        raise ValueError(f"expected a comma-separated list, got {text!r}.")
-    return items

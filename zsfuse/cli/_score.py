@@ -7,8 +7,7 @@ import os
 
 import numpy as np
 
-from ._evaluate import cache_dir_of
-from ._parser import split_list
+from ._args import cache_dir_of, split_list
 
 
 def format_scores(files, classes, proba, predicted=None):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import textwrap
 import warnings
 from dataclasses import dataclass, field
 
@@ -234,6 +235,50 @@ class Dataset:
 # ---------------------------------------------------------------------------
 # Shared helpers
 # ---------------------------------------------------------------------------
+
+#: The end of the docstring of a loader that lists its clips from the disk (so
+#: that every one exists): its last two options and what it returns. See
+#: :func:`listed_from_disk`.
+LISTED_LOADER_DOC = """\
+classes : sequence of str, optional
+    Keep only these classes (after the class map).
+check_files : bool, default True
+    Unused (the files are listed from the disk).
+
+Returns
+-------
+Dataset"""
+
+
+def listed_from_disk(returns=None):
+    """Decorator: end a loader's docstring with :data:`LISTED_LOADER_DOC`.
+
+    For the loaders that list their clips from the disk and take
+    ``classes`` and ``check_files`` last: their docstrings stop after their
+    own options, and the shared end is written once.
+
+    Parameters
+    ----------
+    returns : str, optional
+        A line about the returned :class:`Dataset` (e.g. what its speakers
+        are), put under ``Dataset``.
+
+    Returns
+    -------
+    callable
+        The decorator; it returns the loader, its docstring completed (left
+        alone when docstrings are stripped, ``python -OO``).
+    """
+    tail = LISTED_LOADER_DOC + ("" if returns is None else "\n    " + returns)
+
+    def decorate(loader):
+        doc = loader.__doc__
+        if doc:
+            indent = re.search(r"^([ \t]*)Parameters$", doc, re.MULTILINE).group(1)
+            loader.__doc__ = f"{doc.rstrip()}\n{textwrap.indent(tail, indent)}\n{indent}"
+        return loader
+
+    return decorate
 
 
 def check_root(root, title, layout):

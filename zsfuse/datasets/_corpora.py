@@ -21,11 +21,12 @@ from ._base import (
     format_paths,
     group_fold_name,
     kfold_by_group,
+    listed_from_disk,
     natural_key,
     walk_audio,
 )
 
-__all__ = ["load_crema_d", "load_emo_db", "load_ravdess", "load_tess"]
+__all__ = ["emodb_speaker", "load_crema_d", "load_emo_db", "load_ravdess", "load_tess", "ravdess_speaker"]
 
 #: RAVDESS emotion code (third field) -> class.
 RAVDESS_MAP = {"01": "neu", "02": "cal", "03": "hap", "04": "sad", "05": "ang", "06": "fea", "07": "dis",
@@ -80,7 +81,7 @@ def _scan(root, title, layout, parse):
                            f"move the other files out of it.", bad)
     names = {}
     for r in records:
-        names.setdefault(os.path.splitext(os.path.basename(r["path"]))[0].lower(), []).append(r["path"])
+        names.setdefault(_stem(r["path"]).lower(), []).append(r["path"])
     twice = [p for ps in names.values() if len(ps) > 1 for p in ps]
     if twice:
         raise DatasetError(f"{title}: {len(twice)} files are copies of the same clip (same name in several "
@@ -96,6 +97,77 @@ def _subfolder(root, name):
 
 def _unknown_protocol(title, protocol, known):
     return DatasetError(f"{title}: unknown protocol {protocol!r}; choose one of {', '.join(map(repr, known))}.")
+
+
+def _check_protocol(title, protocol, known):
+    """The protocol asked for, in lower case (``known[0]`` for None); one not in ``known`` raises."""
+    protocol = known[0] if protocol is None else str(protocol).lower()
+    if protocol not in known:
+        raise _unknown_protocol(title, protocol, known)
+    return protocol
+
+
+def _stem(path):
+    """The file name without its extension."""
+    return os.path.splitext(os.path.basename(path))[0]
+
+
+def _parse_by_name(pattern):
+    """A ``parse`` for clips whose name gives the speaker (group 1) and the emotion code (group 3)."""
+
+    def parse(path):
+        m = pattern.match(_stem(path))
+        if not m:
+            return None
+        return {"path": path, "code": m.group(3).upper(), "speaker": m.group(1)}
+
+    return parse
+
+
+def ravdess_speaker(stem):
+    """The speaker of a RAVDESS clip, from its file name.
+
+    Parameters
+    ----------
+    stem : str
+        The file name without extension, ``MM-VV-EE-II-SS-RR-AA``.
+
+    Returns
+    -------
+    str or None
+        ``Actor_NN`` from the actor field ``AA``; None for a name that is not
+        a RAVDESS name.
+
+    Examples
+    --------
+    >>> ravdess_speaker("03-01-05-01-01-01-07")
+    'Actor_07'
+    """
+    m = _RAVDESS_NAME.match(stem)
+    return f"Actor_{int(m.group(7)):02d}" if m else None
+
+
+def emodb_speaker(stem):
+    """The speaker of an Emo-DB clip, from its file name.
+
+    Parameters
+    ----------
+    stem : str
+        The file name without extension, ``SSTTTEV``.
+
+    Returns
+    -------
+    str or None
+        The two-digit speaker id ``SS``; None for a name that is not an
+        Emo-DB name.
+
+    Examples
+    --------
+    >>> emodb_speaker("03a01Fa")
+    '03'
+    """
+    m = _EMODB_NAME.match(stem)
+    return m.group(1) if m else None
 
 
 # ---------------------------------------------------------------------------
@@ -136,16 +208,14 @@ def load_ravdess(root, *, protocol=None, class_map=None, classes=None, check_fil
         Speakers are ``Actor_NN`` (from ``AA``).
     """
     title = "RAVDESS"
-    protocol = "6fold" if protocol is None else str(protocol).lower()
-    if protocol not in ("6fold", "loso"):
-        raise _unknown_protocol(title, protocol, ("6fold", "loso"))
+    protocol = _check_protocol(title, protocol, ("6fold", "loso"))
     channels = {"speech": {"01"}, "song": {"02"}, "both": {"01", "02"}}
     if channel not in channels:
         raise DatasetError(f"{title}: channel must be 'speech', 'song' or 'both', got {channel!r}.")
     root = check_root(root, title, _RAVDESS_LAYOUT)
 
     def parse(path):
-        m = _RAVDESS_NAME.match(os.path.splitext(os.path.basename(path))[0])
+        m = _RAVDESS_NAME.match(_stem(path))
         if not m:
             return None
         actor = int(m.group(7))
@@ -201,6 +271,7 @@ def _kfold_protocol(title, protocol, default):
     raise _unknown_protocol(title, protocol, (default, "<k>fold", "split", "loso"))
 
 
+@listed_from_disk("Speakers are the four-digit ids ``SSSS``.")
 def load_crema_d(root, *, protocol=None, class_map=None, classes=None, check_files=True):
     """Load CREMA-D.
 
@@ -219,27 +290,12 @@ def load_crema_d(root, *, protocol=None, class_map=None, classes=None, check_fil
     class_map : dict, optional
         Overrides of the default map (ANG ``ang``, DIS ``dis``, FEA ``fea``,
         HAP ``hap``, NEU ``neu``, SAD ``sad``), keyed by code or class.
-    classes : sequence of str, optional
-        Keep only these classes (after the class map).
-    check_files : bool, default True
-        Unused (the files are listed from the disk).
-
-    Returns
-    -------
-    Dataset
-        Speakers are the four-digit ids ``SSSS``.
     """
     title = "CREMA-D"
     protocol, k = _kfold_protocol(title, protocol, "5fold")
     root = check_root(root, title, _CREMAD_LAYOUT)
 
-    def parse(path):
-        m = _CREMAD_NAME.match(os.path.splitext(os.path.basename(path))[0])
-        if not m:
-            return None
-        return {"path": path, "code": m.group(3).upper(), "speaker": m.group(1)}
-
-    records = _scan(_subfolder(root, "AudioWAV"), title, _CREMAD_LAYOUT, parse)
+    records = _scan(_subfolder(root, "AudioWAV"), title, _CREMAD_LAYOUT, _parse_by_name(_CREMAD_NAME))
 
     def make_folds(kept):
         speakers = {r["speaker"] for r in kept}
@@ -270,6 +326,7 @@ def load_crema_d(root, *, protocol=None, class_map=None, classes=None, check_fil
 # ---------------------------------------------------------------------------
 
 
+@listed_from_disk("Speakers are the two-digit ids ``SS``.")
 def load_emo_db(root, *, protocol=None, class_map=None, classes=None, check_files=True):
     """Load Emo-DB (the Berlin Database of Emotional Speech).
 
@@ -285,29 +342,12 @@ def load_emo_db(root, *, protocol=None, class_map=None, classes=None, check_file
         Overrides of the default map (W anger ``ang``, L boredom ``bor``, E
         disgust ``dis``, A fear ``fea``, F happiness ``hap``, T sadness
         ``sad``, N neutral ``neu``), keyed by letter or class.
-    classes : sequence of str, optional
-        Keep only these classes (after the class map).
-    check_files : bool, default True
-        Unused (the files are listed from the disk).
-
-    Returns
-    -------
-    Dataset
-        Speakers are the two-digit ids ``SS``.
     """
     title = "Emo-DB"
-    protocol = "loso" if protocol is None else str(protocol).lower()
-    if protocol != "loso":
-        raise _unknown_protocol(title, protocol, ("loso",))
+    protocol = _check_protocol(title, protocol, ("loso",))
     root = check_root(root, title, _EMODB_LAYOUT)
 
-    def parse(path):
-        m = _EMODB_NAME.match(os.path.splitext(os.path.basename(path))[0])
-        if not m:
-            return None
-        return {"path": path, "code": m.group(3).upper(), "speaker": m.group(1)}
-
-    records = _scan(_subfolder(root, "wav"), title, _EMODB_LAYOUT, parse)
+    records = _scan(_subfolder(root, "wav"), title, _EMODB_LAYOUT, _parse_by_name(_EMODB_NAME))
 
     def make_folds(kept):
         speakers = sorted({r["speaker"] for r in kept}, key=natural_key)
@@ -329,6 +369,7 @@ def _norm_word(text):
     return re.sub(r"[\s\-]+", "_", text.strip().lower())
 
 
+@listed_from_disk("Speakers are ``OAF`` and ``YAF`` (upper case).")
 def load_tess(root, *, protocol=None, class_map=None, classes=None, check_files=True):
     """Load TESS (the Toronto Emotional Speech Set).
 
@@ -348,24 +389,13 @@ def load_tess(root, *, protocol=None, class_map=None, classes=None, check_files=
         Overrides of the default map (angry ``ang``, disgust ``dis``, fear
         ``fea``, happy ``hap``, neutral ``neu``, ps / pleasant_surprise(d)
         ``sur``, sad ``sad``), keyed by word or class.
-    classes : sequence of str, optional
-        Keep only these classes (after the class map).
-    check_files : bool, default True
-        Unused (the files are listed from the disk).
-
-    Returns
-    -------
-    Dataset
-        Speakers are ``OAF`` and ``YAF`` (upper case).
     """
     title = "TESS"
-    protocol = "loso" if protocol is None else str(protocol).lower()
-    if protocol != "loso":
-        raise _unknown_protocol(title, protocol, ("loso",))
+    protocol = _check_protocol(title, protocol, ("loso",))
     root = check_root(root, title, _TESS_LAYOUT)
 
     def parse(path):
-        parts = os.path.splitext(os.path.basename(path))[0].split("_")
+        parts = _stem(path).split("_")
         if len(parts) >= 3:
             emotion = "_".join(parts[2:])
         elif len(parts) == 2:

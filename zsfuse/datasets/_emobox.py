@@ -19,7 +19,7 @@ from ._base import (
     remap_path,
     resolve_audio,
 )
-from ._corpora import _EMODB_NAME, _RAVDESS_NAME
+from ._corpora import emodb_speaker, ravdess_speaker
 from ._iemocap import iemocap_speaker
 
 __all__ = ["load_emobox"]
@@ -33,18 +33,8 @@ def _squash(name):
     return re.sub(r"[^a-z0-9]", "", str(name).lower())
 
 
-def _speaker_ravdess(stem):
-    m = _RAVDESS_NAME.match(stem)
-    return f"Actor_{int(m.group(7)):02d}" if m else None
-
-
 def _speaker_cremad(stem):
     m = re.match(r"^(\d{4})_[A-Za-z]{3}_", stem)
-    return m.group(1) if m else None
-
-
-def _speaker_emodb(stem):
-    m = _EMODB_NAME.match(stem)
     return m.group(1) if m else None
 
 
@@ -56,9 +46,9 @@ def _speaker_tess(stem):
 #: EmoBox dataset (name squashed to [a-z0-9]) -> speaker from the clip's file name (no extension).
 SPEAKER_RULES = {
     "iemocap": (iemocap_speaker, "session + gender letter of the utterance (Ses01F_impro01_M000 -> Ses01M)"),
-    "ravdess": (_speaker_ravdess, "actor AA of MM-VV-EE-II-SS-RR-AA (Actor_NN)"),
+    "ravdess": (ravdess_speaker, "actor AA of MM-VV-EE-II-SS-RR-AA (Actor_NN)"),
     "cremad": (_speaker_cremad, "speaker id SSSS of SSSS_TTT_EEE_LL"),
-    "emodb": (_speaker_emodb, "speaker id SS of SSTTTEV"),
+    "emodb": (emodb_speaker, "speaker id SS of SSTTTEV"),
     "tess": (_speaker_tess, "first part of <SPEAKER>_<word>_<emotion> (OAF, YAF)"),
 }
 

@@ -20,6 +20,7 @@ from ._base import (
     is_audio,
     is_hidden,
     kfold_by_group,
+    listed_from_disk,
     natural_key,
     remap_path,
     resolve_audio,
@@ -303,6 +304,7 @@ def _speaker_from_name(regex, name):
     return m.group(1) if regex.groups else m.group(0)
 
 
+@listed_from_disk()
 def load_folders(root, *, protocol=None, n_folds=5, speaker_regex=None, class_map=None, classes=None,
                  check_files=True):
     """Load a tree with one folder per label: ``root/<label>/*.wav``.
@@ -330,14 +332,6 @@ def load_folders(root, *, protocol=None, n_folds=5, speaker_regex=None, class_ma
     class_map : dict, optional
         Folder name -> class overrides (default: the folder names), e.g.
         ``{"excited": "happy"}``; None excludes a folder.
-    classes : sequence of str, optional
-        Keep only these classes (after the class map).
-    check_files : bool, default True
-        Unused (the files are listed from the disk).
-
-    Returns
-    -------
-    Dataset
     """
     title = "folders"
     protocol = "kfold" if protocol is None else str(protocol).lower()

@@ -60,18 +60,18 @@ none, never half of one):
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
-import os
 import re
 import shlex
-from pathlib import Path, PurePath
+from pathlib import Path
 
 import numpy as np
 
+from .._json import json_default
 from ..exceptions import MissingDependencyError
+from ._atomic import atomic_write
 from ._metrics import METRIC_NAMES, METRICS, summarize
 
 __all__ = ["build_summary", "format_table", "load_results", "write_reports"]
@@ -266,26 +266,14 @@ def _fenced(text, language=""):
     return [fence + language, text, fence]
 
 
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, PurePath):
-        return str(value)
-    if isinstance(value, (set, frozenset)):
-        return sorted(value, key=repr)
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable: {value!r}")
-
-
 def _to_json(value):
-    return json.dumps(value, indent=2, ensure_ascii=False, default=_json_default)
+    return json.dumps(value, indent=2, ensure_ascii=False, default=json_default)
 
 
 def _params(params):
     if not params:
         return "(none)"
-    return ", ".join(f"`{key}={json.dumps(value, default=_json_default)}`" for key, value in params.items())
+    return ", ".join(f"`{key}={json.dumps(value, default=json_default)}`" for key, value in params.items())
 
 
 def _speakers(speakers):
@@ -407,26 +395,6 @@ def _markdown(results, summary, systems, folds, png_names):
 
 
 # ---------------------------------------------------------------------------- files
-def _atomic_write(path, write, *, binary=False, newline=None):
-    """Call ``write(file)`` on a temporary file next to ``path``, then rename it over ``path``."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        if binary:
-            fh = open(tmp, "wb")
-        else:
-            fh = open(tmp, "w", encoding="utf-8", newline=newline)
-        with fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
-
-
 def _csv_rows(summary, systems, folds):
     for i, fold in enumerate(folds):
         for system in systems:
@@ -524,15 +492,15 @@ def write_reports(results, out_dir):
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = [_atomic_write(out_dir / "results.json", lambda fh: fh.write(json_text))]
+    written = [atomic_write(out_dir / "results.json", lambda fh: fh.write(json_text))]
 
     def write_csv(fh):
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(["fold", "system", "metric", "value"])
         writer.writerows(_csv_rows(summary, systems, folds))
 
-    written.append(_atomic_write(out_dir / "results.csv", write_csv, newline=""))
-    written.append(_atomic_write(out_dir / "report.md", lambda fh: fh.write(markdown)))
+    written.append(atomic_write(out_dir / "results.csv", write_csv, newline=""))
+    written.append(atomic_write(out_dir / "report.md", lambda fh: fh.write(markdown)))
 
     try:
         import matplotlib  # noqa: F401
@@ -550,7 +518,7 @@ def write_reports(results, out_dir):
         subtitle = f"{dataset_name}, " if dataset_name else ""
         title += f"\n{subtitle}counts pooled over the folds"
         png = _confusion_png(matrix, classes, title)
-        written.append(_atomic_write(out_dir / png_names[system], lambda fh, data=png: fh.write(data), binary=True))
+        written.append(atomic_write(out_dir / png_names[system], lambda fh, data=png: fh.write(data), binary=True))
     return written
 
 

@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 import numpy as np
 
 from .._defaults import DEFAULT_CLAP_MODEL, DEFAULT_FM_MODEL
+from .._json import jsonable
 from ..exceptions import EvaluationError
 
 __all__ = ["DEFAULT_GRID", "SYSTEMS", "EvaluationError", "evaluate", "preflight", "resolve_grid"]
@@ -65,7 +66,7 @@ def resolve_grid(grid, pipe):
     EvaluationError
         For an unknown name, or a value that is not a non-empty list.
     """
-    from ..pipeline import _route
+    from ..pipeline import route_params
 
     if not isinstance(grid, dict) or not grid:
         raise EvaluationError(f"the grid must be a non-empty mapping of parameter -> values, got {grid!r}.")
@@ -77,7 +78,7 @@ def resolve_grid(grid, pipe):
         if isinstance(values, (str, bytes)) or not hasattr(values, "__len__") or len(values) == 0:
             raise EvaluationError(f"grid entry {name!r} must be a non-empty list of values, got {values!r}.")
         try:
-            routed = _route({name: None}, zs, fm, pipe.named_steps["clf"])
+            routed = route_params({name: None}, zs, fm, pipe.named_steps["clf"])
         except ValueError as exc:
             raise EvaluationError(f"grid entry {name!r}: {exc}") from None
         for full in routed:
@@ -117,15 +118,14 @@ def preflight(pipe, grid):
         if point is None:
             from ..backends import check_clap_model
 
-            steps["zs"]._store()  # opens the disk cache: an unusable one fails here (CacheError)
             zs = steps["zs"]
             check_clap_model(zs.model, version=zs.version, revision=zs.revision)  # found, and a CLAP model
         try:
-            steps["zs"]._validate()
+            steps["zs"].check_settings()  # also opens the disk cache: an unusable one fails (CacheError)
             steps["fm"].fit(None)  # reads the model's configuration, not its weights
-            candidate.named_steps["clf"]._check_params()
+            candidate.named_steps["clf"].check_settings()
         except ValueError as exc:
-            where = "" if point is None else f" (grid point {_jsonable(point)})"
+            where = "" if point is None else f" (grid point {jsonable(point)})"
             raise EvaluationError(f"{exc}{where}") from exc
 
 
@@ -244,15 +244,15 @@ def evaluate(dataset, *, clap=DEFAULT_CLAP_MODEL, fm=DEFAULT_FM_MODEL, grid=None
         "dataset": _dataset_record(dataset, chosen),
         "config": {
             "command": command, "clap": str(clap), "fm": str(fm), "grid": grid,
-            "params": _jsonable(params), "inner_folds": inner_folds, "device": device, "dtype": str(dtype),
+            "params": jsonable(params), "inner_folds": inner_folds, "device": device, "dtype": str(dtype),
             "batch_size": batch_size, "cache_dir": None if cache_dir is None else str(cache_dir),
             "n_jobs": n_jobs, "folds": [f.name for f in chosen],
-            "zs_params": _jsonable(zs.get_params()), "fm_params": _jsonable(fm_step.get_params()),
-            "clf_params": _jsonable(pipe.named_steps["clf"].get_params(deep=False)),
+            "zs_params": jsonable(zs.get_params()), "fm_params": jsonable(fm_step.get_params()),
+            "clf_params": jsonable(pipe.named_steps["clf"].get_params(deep=False)),
         },
         "models": {
             "clap": {"model": str(clap), "revision": zs.revision, "fingerprint": zs.backend_fingerprint_},
-            "fm": {"model": str(fm), "revision": fm_step.revision, "fingerprint": fm_step._encoder().fingerprint},
+            "fm": {"model": str(fm), "revision": fm_step.revision, "fingerprint": fm_step.backend_fingerprint_},
         },
         "environment": environment,
         "systems": list(SYSTEMS),
@@ -278,7 +278,8 @@ def write_outputs(results, predictions, out):
     import csv
     from pathlib import Path
 
-    from ._report import _atomic_write, write_reports
+    from ._atomic import atomic_write
+    from ._report import write_reports
 
     written = write_reports(results, out)
     fields = ["fold", "index", "path", "speaker", "label", *SYSTEMS]
@@ -288,7 +289,7 @@ def write_outputs(results, predictions, out):
         writer.writeheader()
         writer.writerows(predictions)
 
-    path = _atomic_write(Path(out) / "predictions.csv", write, newline="")
+    path = atomic_write(Path(out) / "predictions.csv", write, newline="")
     return [*written, path]
 
 
@@ -416,7 +417,7 @@ def _fit_zs_fuse(pipe, grid, X, y, groups, inner_folds, n_jobs):
 
     if all(len(v) == 1 for v in grid.values()):
         point = {k: v[0] for k, v in grid.items()}
-        return clone(pipe).set_params(**point).fit(X, y), _jsonable(point), None
+        return clone(pipe).set_params(**point).fit(X, y), jsonable(point), None
     n_groups = len(set(groups))
     note = None
     if n_groups >= 2:
@@ -428,7 +429,7 @@ def _fit_zs_fuse(pipe, grid, X, y, groups, inner_folds, n_jobs):
     search = GridSearchCV(clone(pipe), grid, cv=cv, scoring="balanced_accuracy", n_jobs=n_jobs,
                           error_score="raise")
     search.fit(X, y, groups=groups)
-    return search.best_estimator_, _jsonable(search.best_params_), note
+    return search.best_estimator_, jsonable(search.best_params_), note
 
 
 # -- checks and records -----------------------------------------------------------------------------
@@ -478,23 +479,8 @@ def _dataset_record(dataset, folds):
         "n_clips": int(len(used)), "n_speakers": int(len(set(np.asarray(dataset.speakers, dtype=object)[used]))),
         "classes": [str(c) for c in dataset.classes],
         "class_counts": {str(n): int(c) for n, c in zip(names, counts)},
-        "info": _jsonable(dict(getattr(dataset, "info", {}) or {})),
+        "info": jsonable(dict(getattr(dataset, "info", {}) or {})),
     }
-
-
-def _jsonable(value):
-    """A JSON-serialisable copy (numpy values, tuples and other objects made plain)."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [_jsonable(v) for v in value.tolist()]
-    if isinstance(value, np.generic):
-        return value.item()
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return repr(value)
 
 
 def _bar(items, progress, desc, unit):
