@@ -1,5 +1,6 @@
-"""The package's import graph: no cycle (imports inside functions included), no private name
-imported across subpackages, and ``__init__`` files that only re-export."""
+"""The package's import graph: no cycle (imports inside functions included), no private module
+imported from another subpackage, no private name imported from another module, and ``__init__``
+files that only re-export."""
 
 import ast
 from pathlib import Path
@@ -104,17 +105,23 @@ def test_no_import_cycle():
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
 
 
-def test_no_private_name_from_another_subpackage():
+def test_no_private_module_of_another_subpackage():
+    """A subpackage's private modules are its own: others import what its ``__init__`` exports."""
     offenders = []
     for name in MODULES:
-        for target, names in imports_of(name):
-            if subpackage(target) == subpackage(name):
+        for target, _ in imports_of(name):
+            if subpackage(target) == subpackage(name) or subpackage(target) == target:
                 continue
-            private_module = any(part.startswith("_") and part != "__init__" for part in target.split(".")[1:]
-                                 if part not in ("_version",))
-            if private_module and subpackage(target) != target:
+            if any(part.startswith("_") for part in target.split(".")[2:]):
                 offenders.append(f"{name} imports module {target}")
-            offenders += [f"{name} imports {target}.{n}" for n in names if n.startswith("_") and n != "__version__"]
+    assert not offenders, "\n".join(offenders)
+
+
+def test_no_private_name_from_another_module():
+    """A name shared between modules is public (documented), also inside one subpackage."""
+    offenders = [f"{name} imports {target}.{n}"
+                 for name in MODULES for target, names in imports_of(name) if target != name
+                 for n in names if n.startswith("_") and n != "__version__"]
     assert not offenders, "\n".join(offenders)
 
 
