@@ -14,6 +14,7 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 
 from zsfuse.evaluation._environment import PACKAGES, environment_info
 from zsfuse.evaluation._metrics import METRIC_NAMES, METRICS, fold_metrics, summarize
+from zsfuse.evaluation._references import REFERENCES, references_for
 from zsfuse.evaluation._report import build_summary, format_table, load_results, write_reports
 from zsfuse.exceptions import MissingDependencyError
 
@@ -376,6 +377,89 @@ def test_one_json_conversion_for_records_and_reports():
                                                                     "f": 0.25}
     with pytest.raises(TypeError, match="Object of type object is not JSON serializable"):
         json_default(object())
+
+
+# ---------------------------------------------------------------------------- references
+def _references_section(tmp_path, results):
+    write_reports(results, tmp_path)
+    md = (tmp_path / "report.md").read_text(encoding="utf-8")
+    head, _, section = md.partition("\n## References\n")
+    assert section and "\n## " not in section  # the last section
+    assert "## Environment" not in section and "### Environment" in head
+    return section
+
+
+def test_report_cites_msclap_wavlm_and_emobox(tmp_path):
+    results = make_results(n_folds=1, systems=["zs_fuse"])
+    results["models"] = {
+        "clap": {"model": "msclap-2023", "revision": None, "fingerprint": "msclap-2023:ab12:text=cd34"},
+        "fm": {"model": "microsoft/wavlm-large", "revision": None,
+               "fingerprint": "wavlm:models:microsoft/wavlm-large@0123abcd"},
+    }
+    results["dataset"].update(name="emobox", info={"emobox_dataset": "iemocap"})
+    section = _references_section(tmp_path, results)
+    lines = [line for line in section.splitlines() if line.startswith("- ")]
+    assert len(lines) == 6
+    assert lines[0].startswith("- zsfuse: ") and "CITATION.cff" in lines[0]
+    assert lines[1].startswith("- ZS-Fuse: Prompt Amplification and Zero-Shot Late Fusion in Audio-Language Models")
+    assert lines[2].startswith("- CLAP model `msclap-2023` (MS-CLAP 2023): B. Elizalde")
+    assert "Natural Language Supervision for General-Purpose Audio Representations" in lines[2]
+    assert lines[3].startswith("- speech foundation model `microsoft/wavlm-large` (WavLM): S. Chen")
+    assert "IEEE Journal of Selected Topics in Signal Processing" in lines[3]
+    assert lines[4].startswith("- corpus `emobox` (EmoBox): Z. Ma") and "Interspeech 2024" in lines[4]
+    assert lines[5].startswith("- corpus `iemocap` (IEMOCAP): C. Busso")
+    assert "own paper" not in section
+
+
+def test_report_cites_unknown_local_models_and_corpus_as_their_own(tmp_path):
+    results = make_results(n_folds=1, systems=["zs_fuse"])
+    results["models"] = {
+        "clap": {"model": "/data/models/my-clap", "revision": None, "fingerprint": "0123456789abcdef01234567"},
+        "fm": {"model": "/data/models/my-encoder", "revision": None, "fingerprint": "unispeech-sat:0123456789ab"},
+    }
+    results["dataset"].update(name="manifest", info={})
+    section = _references_section(tmp_path, results)
+    assert "- CLAP model `/data/models/my-clap`: not a model zsfuse knows: cite the model's own paper." in section
+    assert ("- speech foundation model `/data/models/my-encoder`: not a model zsfuse knows: "
+            "cite the model's own paper.") in section
+    assert "- corpus `manifest`: not a corpus zsfuse knows: cite the corpus's own paper." in section
+    assert "Prompt Amplification" in section  # zsfuse and the paper are always cited
+    for reference in REFERENCES:
+        if reference.kind in ("clap", "fm", "corpus"):
+            assert reference.citation not in section
+
+
+@pytest.mark.parametrize(("role", "model", "fingerprint", "name"), [
+    ("clap", "msclap-2022", None, "MS-CLAP 2022"),
+    ("clap", "/ckpt/CLAP_weights_2022.pth", "msclap-2022:ab:text=cd", "MS-CLAP 2022"),
+    ("clap", "laion/clap-htsat-unfused", "hf-clap:models:laion/clap-htsat-unfused@0a1b", "LAION-CLAP"),
+    ("clap", "/models/clap-folder", "hf-clap:0123abcd", "LAION-CLAP"),  # a transformers ClapModel
+    ("fm", "facebook/hubert-large-ll60k", None, "HuBERT"),
+    ("fm", "facebook/wav2vec2-base", "wav2vec2:models:facebook/wav2vec2-base@ff", "wav2vec 2.0"),
+    ("fm", "facebook/data2vec-audio-base", "data2vec-audio:0a1b", "data2vec"),
+    ("fm", "openai/whisper-small", "whisper:0a1b", "Whisper"),
+    ("fm", "/models/wavlm-copy", "hubert:0a1b", "HuBERT"),  # the fingerprint's model_type wins over the path
+])
+def test_reference_matching_rules(role, model, fingerprint, name):
+    results = {"models": {role: {"model": model, "fingerprint": fingerprint}}}
+    lines = references_for(results)
+    assert len(lines) == 3
+    what, citation = lines[2]
+    assert what.endswith(f"`{model}` ({name})")
+    assert citation == next(r.citation for r in REFERENCES if r.name == name)
+
+
+def test_every_named_corpus_has_a_reference():
+    from zsfuse.datasets import DATASETS
+
+    for name in DATASETS:
+        (_, citation), = references_for({"dataset": {"name": name}})[2:]
+        if name in ("manifest", "folders"):  # the user's own corpus
+            assert "own paper" in citation
+        else:
+            assert "own paper" not in citation, name
+    assert len({r.key for r in REFERENCES}) == len(REFERENCES)
+    assert all(r.citation.endswith(".") for r in REFERENCES)
 
 
 def test_importing_the_report_does_not_import_matplotlib():

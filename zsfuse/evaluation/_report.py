@@ -53,7 +53,9 @@ none, never half of one):
   ``fold="std"`` (fractions, not percentages);
 * ``report.md``: the summary, the per-fold tables, the best parameters, the
   pooled confusion matrices, the dataset, the command, configuration, models
-  and environment needed to reproduce the run;
+  and environment needed to reproduce the run, and last the references to
+  cite for zsfuse, the ZS-Fuse paper and the run's models and corpus
+  (:func:`~zsfuse.evaluation._references.references_for`);
 * ``confusion_<system>.png``: each system's confusion matrix pooled over the
   folds, coloured by row (the recall of each true class), counts annotated.
 """
@@ -73,6 +75,7 @@ from .._json import json_default
 from ..exceptions import MissingDependencyError
 from ._atomic import atomic_write
 from ._metrics import METRIC_NAMES, METRICS, summarize
+from ._references import references_for
 
 __all__ = ["build_summary", "format_table", "load_results", "write_reports"]
 
@@ -391,6 +394,11 @@ def _markdown(results, summary, systems, folds, png_names):
     for key, heading in (("config", "Configuration"), ("models", "Models"), ("environment", "Environment")):
         if results.get(key) is not None:
             out += [f"### {heading}", "", *_fenced(_to_json(results[key]), "json"), ""]
+
+    out += ["## References", "",
+            "If you publish these results, cite zsfuse, the ZS-Fuse paper, and the models and corpus of the run:",
+            ""]
+    out += [f"- {what}: {citation}" for what, citation in references_for(results)]
     return "\n".join(out).rstrip("\n") + "\n"
 
 
