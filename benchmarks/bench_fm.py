@@ -33,7 +33,7 @@ Targets on a 2-core CPU: zsfuse >= 0.9x the better raw loop, waste <= 10 %,
 peak RSS growth < 300 MB.
 
 The defaults (24 clips of 1-6 s, best of 2) run in about 5 minutes on 2 idle
-CPU cores (~0.23 s of compute per second of audio); the issue's full run is
+CPU cores (~0.23 s of compute per second of audio); the long run (--clips 500) is
 ``--clips 500 --repeats 1`` (about an hour there).
 
 Run: python benchmarks/bench_fm.py [--clips 24] [--min-seconds 1] [--max-seconds 6]
@@ -147,7 +147,7 @@ def naive_padded(model, clips, fe, batch_size):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--clips", type=int, default=24, help="number of clips (the issue's run: 500)")
+    parser.add_argument("--clips", type=int, default=24, help="number of clips (the long run: 500)")
     parser.add_argument("--min-seconds", type=float, default=1.0)
     parser.add_argument("--max-seconds", type=float, default=6.0)
     parser.add_argument("--batch-size", type=int, default=16, help="zsfuse's batch_size (its default: 16)")

@@ -1,6 +1,6 @@
 """The ZS-Fuse grid search: encode-once store against no caching, and against the floor.
 
-The grid of the design (audio repeats 1-3 x text repeats 1-3 x ``clf__zs_weight`` in
+The default grid of ``zsfuse evaluate`` (audio repeats 1-3 x text repeats 1-3 x ``clf__zs_weight`` in
 {0, 0.25, 0.5, 1}: 36 candidates) in ``GridSearchCV`` with ``GroupKFold(5)`` over
 generated speakers, on ``--clips`` generated clips (default 200 files of 2 s), with the
 tiny offline CLAP and WavLM test models of :mod:`zsfuse.testing` (CLAP in
@@ -21,7 +21,7 @@ measured in this one run, in this process:
   ``--uncached-candidates`` of the 36 candidates (every candidate costs the same without a
   cache: same clips, same passes) and scaled to 36; ``--uncached-candidates 0`` runs all.
 
-Targets (issue 5): grid with the store <= 1.5 x the floor; >= 10 x faster than no caching.
+Targets (the project's encode-once goals): grid with the store <= 1.5 x the floor; >= 10 x faster than no caching.
 With tiny models encoding is cheap, so the heads are a large share of the grid: the
 ratio to ``floor + heads`` says how much the store leaves on the table.
 

@@ -2,7 +2,7 @@
 
 Tiny random CLAP and WavLM models are built locally (real use: ``clap="msclap-2023"``,
 ``fm="microsoft/wavlm-large"``), and generated speech-like clips stand in for a corpus with
-speakers. ``make_zsfuse_pipeline`` builds the pipeline of the design card:
+speakers. ``make_zsfuse_pipeline`` builds the ZS-Fuse pipeline:
 
     Pipeline([("features", FeatureUnion([("zs", CLAPZeroShotTransformer(...)),
                                          ("fm", FMEmbeddingTransformer(...))])),

@@ -112,7 +112,7 @@ def forward_clips():
 
 def expected_windows(clip, long_audio):
     """What the model must see of a clip: shorter clips as they are (the feature extractor pads them itself);
-    longer ones cut as DESIGN.md section 4 says ("start", "center" crop, or consecutive windows, the last one
+    longer ones cut as docs/zero_shot.md says ("start", "center" crop, or consecutive windows, the last one
     aligned to the end of the clip, for "mean")."""
     n = clip.shape[0]
     if n <= WINDOW:

@@ -21,7 +21,7 @@ DISCLAIMER = (
     "The zero-shot column is at chance by construction; use real checkpoints for real numbers."
 )
 
-#: The inner grid of the demo: small, so that it runs in well under two minutes on a laptop CPU.
+#: The inner grid of the demo: small, so that it runs in about 20 seconds on a CPU.
 DEMO_GRID = {"zs__audio_repeats": [1, 2], "zs__text_repeats": [1, 2], "clf__zs_weight": [0.0, 0.5, 1.0]}
 
 

@@ -67,13 +67,14 @@ def _command(sub, name, common, run):
 
 def _runtime_options(parser, batch_size=16):
     group = parser.add_argument_group("running the models")
-    group.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
+    group.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N, mps")
     group.add_argument("--dtype", default="auto",
                        help="auto (float16 on CUDA, float32 on CPU), float32, float16, bfloat16")
-    group.add_argument("--batch-size", type=int, default=batch_size, help="clips per forward pass")
+    group.add_argument("--batch-size", type=int, default=batch_size, help="clips (zero-shot: model windows) per forward pass (default: %(default)s)")
     group.add_argument("--cache-dir", default=None,
-                       help="on-disk embedding store (default: $ZSFUSE_CACHE_DIR or ~/.cache/zsfuse)")
-    group.add_argument("--no-cache", action="store_true", help="keep embeddings in memory only")
+                       help="on-disk embedding store (default: $ZSFUSE_CACHE_DIR, else $XDG_CACHE_HOME/zsfuse, "
+                            "else ~/.cache/zsfuse)")
+    group.add_argument("--no-cache", action="store_true", help="keep embeddings in memory only (not with --n-jobs above 1)")
     return group
 
 
@@ -96,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"zsfuse {__version__}")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--debug", action="store_true", help="show tracebacks")
+    common.add_argument("--debug", action="store_true", help="show tracebacks (or set ZSFUSE_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     ev = _command(sub, "evaluate", common, _evaluate)
@@ -123,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "--set zs__pad_mode=zero")
     models.add_argument("--inner-folds", type=int, default=3, help="folds of the inner grid search")
     models.add_argument("--n-jobs", type=int, default=1,
-                        help="joblib workers for extraction and grid search (-1: all cores)")
+                        help="joblib workers for extraction and grid search (-1: all cores; needs the on-disk cache)")
     _runtime_options(ev)
     ev.add_argument("--out", default=None, help="output folder (default: zsfuse-results/<dataset>)")
     ev.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -133,9 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
     zs.add_argument("--labels", required=True, help="comma-separated classes, e.g. angry,happy,neutral,sad")
     zs.add_argument("--model", default=DEFAULT_CLAP_MODEL, help=f"CLAP model (default: {DEFAULT_CLAP_MODEL})")
     zs.add_argument("--template", action="append", default=None,
-                    help="a prompt template with {} for the class word (repeatable)")
-    zs.add_argument("--audio-repeats", type=int, default=1)
-    zs.add_argument("--text-repeats", type=int, default=1)
+                    help="a prompt template with {} for the class word (repeatable; default: the one template "
+                         "'this person is feeling {}.')")
+    zs.add_argument("--audio-repeats", type=int, default=1, help="tile each clip K times (default: 1)")
+    zs.add_argument("--text-repeats", type=int, default=1, help="repeat each prompt K times (default: 1)")
     zs.add_argument("--json", action="store_true", help="print JSON instead of a table")
     _runtime_options(zs, batch_size=8)
 
@@ -153,9 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = _command(sub, "demo", common, _demo)
     demo.add_argument("--out", default="zsfuse-demo", help="folder for the corpus, models and results")
-    demo.add_argument("--speakers", type=int, default=6, help="generated speakers (one fold each)")
+    demo.add_argument("--speakers", type=int, default=6, help="generated speakers, at least 3, dealt into the 3 folds")
     demo.add_argument("--clips-per-class", type=int, default=4, help="clips per class and speaker")
-    demo.add_argument("--seconds", type=float, default=1.5, help="clip length")
-    demo.add_argument("--n-jobs", type=int, default=1)
+    demo.add_argument("--seconds", type=float, default=1.5, help="clip length in seconds")
+    demo.add_argument("--n-jobs", type=int, default=1, help="joblib workers (default: 1)")
     demo.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser

@@ -1,6 +1,6 @@
 """Metrics of one test fold, and their summary over the folds of a protocol.
 
-Speech emotion recognition reports three numbers per fold (DESIGN.md §6):
+Speech emotion recognition reports three numbers per fold (the columns of ``zsfuse evaluate``'s report):
 
 * **UA** (unweighted accuracy, the headline): balanced accuracy, the mean
   per-class recall over the classes present in ``y_true`` -- the semantics of
