@@ -25,6 +25,11 @@ numeric dtype, a blob that does not fit its shape) is treated as a miss: one
 are deleted, and the caller recomputes and stores those embeddings again. A
 good entry is never overwritten: the first vector written for a key is kept.
 
+Threads share one store: the memory level and the counters are guarded by a
+lock (held for dictionary operations only, never during disk I/O), and each
+thread opens its own SQLite connection (a ``sqlite3`` connection belongs to the
+thread that made it), whose writes SQLite serialises like another process's.
+
 The database is ``embeddings-v2.sqlite``. Versions of zsfuse before checksums
 wrote ``embeddings.sqlite``: such a file is never opened, never read (its
 entries are recomputed once), and may be deleted.
@@ -320,12 +325,13 @@ class EmbeddingStore:
                     still.append(pos)
                 else:
                     out[pos] = value
-                    self.stats["disk_hits"] += 1
             with self._lock:
                 for key, value in found.items():
                     self._remember((ns, key), value)
+                self.stats["disk_hits"] += len(missing) - len(still)
             missing = still
-        self.stats["misses"] += len(missing)
+        with self._lock:
+            self.stats["misses"] += len(missing)
         return out
 
     def put_many(self, namespace: str, items) -> None:
@@ -364,10 +370,9 @@ class EmbeddingStore:
     def count(self, namespace: str | None = None) -> int:
         """Return how many entries the store holds (on disk if it has a disk level)."""
         if self.cache_dir is None:
-            if namespace is None:
-                return len(self._memory)
-            ns = namespace_id(namespace)
-            return sum(1 for k in self._memory if k[0] == ns)
+            ns = None if namespace is None else namespace_id(namespace)
+            with self._lock:  # another thread's put would break the iteration
+                return len(self._memory) if ns is None else sum(1 for k in self._memory if k[0] == ns)
         conn = self._connect()
         try:
             if namespace is None:

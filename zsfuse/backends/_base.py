@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import warnings
 
 import numpy as np
@@ -13,6 +14,13 @@ class ClapBackend:
     Adapters own nothing of the front end: they receive fixed-length windows at
     their own rate (already resampled, repeated and padded by :mod:`zsfuse.audio`)
     and exact prompt strings.
+
+    One backend serves every thread of the process (:func:`zsfuse.models.get_model`).
+    Forward passes run concurrently (they only read the weights); tokenisation
+    does not: a fast (Rust) tokenizer sets its truncation and padding on every
+    call and fails with ``RuntimeError: Already borrowed`` -- or silently applies
+    another thread's settings -- when two threads use it at once. Adapters
+    tokenise inside ``with self.tokenizer_lock:``.
 
     Attributes
     ----------
@@ -35,6 +43,8 @@ class ClapBackend:
     dtype : torch.dtype
         Compute dtype (float16/bfloat16 through :func:`zsfuse.models.autocast`; weights
         stay float32).
+    tokenizer_lock : threading.Lock
+        Held while the tokenizer runs.
     """
 
     name = "clap"
@@ -43,6 +53,9 @@ class ClapBackend:
     native_pad_mode: str
     fingerprint: str
     max_text_tokens: int
+
+    def __init__(self):
+        self.tokenizer_lock = threading.Lock()
 
     def embed_audio(self, windows: np.ndarray) -> np.ndarray:  # pragma: no cover - interface
         """Embed windows of shape (n, window_samples) -> (n, dim) float32."""

@@ -75,6 +75,7 @@ class HFClapBackend(ClapBackend):
         import torch
         from transformers import AutoFeatureExtractor, AutoTokenizer, ClapModel
 
+        super().__init__()
         self.device = device
         self.dtype = dtype if dtype is not None else torch.float32
         path = resolve_model_path(model, revision, what="CLAP model")
@@ -112,11 +113,12 @@ class HFClapBackend(ClapBackend):
         import torch
 
         texts = list(texts)
-        lengths = [len(ids) for ids in self.tokenizer(texts, add_special_tokens=True)["input_ids"]]
+        with self.tokenizer_lock:
+            lengths = [len(ids) for ids in self.tokenizer(texts, add_special_tokens=True)["input_ids"]]
+            tokens = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_text_tokens,
+                                    return_tensors="pt")
         self._warn_truncated([t for t, n in zip(texts, lengths) if n > self.max_text_tokens],
                              self.max_text_tokens)
-        tokens = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_text_tokens,
-                                return_tensors="pt")
         with torch.inference_mode(), autocast(self.device, self.dtype):
             out = self.model.get_text_features(
                 input_ids=tokens["input_ids"].to(self.device),

@@ -13,6 +13,7 @@ found from the attention mask.
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 
 import numpy as np
@@ -34,21 +35,25 @@ from ._base import ClapBackend
 MSCLAP_REPO = "microsoft/msclap"
 MSCLAP_FILES = {"2022": "CLAP_weights_2022.pth", "2023": "CLAP_weights_2023.pth"}
 MSCLAP_MODELS = tuple(f"msclap-{v}" for v in MSCLAP_FILES)
+#: Serialises import_msclap_clap's save and restore of process-wide settings.
+_IMPORT_LOCK = threading.Lock()
 
 
 def import_msclap_clap():
     """Import ``msclap.models.clap.CLAP`` without msclap's process-wide side effects.
 
     Importing msclap silences every Python warning and sets transformers' logging
-    to errors only; both are restored here.
+    to errors only; both are restored here, under a lock, so that two threads
+    loading models at once cannot restore each other's silenced state.
     """
     import transformers
 
-    verbosity = transformers.logging.get_verbosity()
-    with warnings.catch_warnings():
-        require_extra("msclap", "msclap", "MS-CLAP models")
-        from msclap.models.clap import CLAP
-    transformers.logging.set_verbosity(verbosity)
+    with _IMPORT_LOCK:
+        verbosity = transformers.logging.get_verbosity()
+        with warnings.catch_warnings():
+            require_extra("msclap", "msclap", "MS-CLAP models")
+            from msclap.models.clap import CLAP
+        transformers.logging.set_verbosity(verbosity)
     return CLAP
 
 
@@ -120,6 +125,7 @@ class MSClapBackend(ClapBackend):
         import torch
         from transformers import AutoConfig, AutoTokenizer
 
+        super().__init__()
         CLAP = import_msclap_clap()
         self.device = device
         self.dtype = dtype if dtype is not None else torch.float32
@@ -183,20 +189,21 @@ class MSClapBackend(ClapBackend):
         tok = self.tokenizer
         limit = self.max_text_tokens
         rows, truncated = [], []
-        for text in texts:
-            if self.family == "gpt2":
-                body = tok(text, add_special_tokens=False)["input_ids"]
-                tail = tok(" <|endoftext|>", add_special_tokens=False)["input_ids"]
-                ids = body + tail
-                if len(ids) > limit:
-                    ids = body[: limit - len(tail)] + tail
-                    truncated.append(text)
-            else:
-                ids = tok(text, add_special_tokens=True)["input_ids"]
-                if len(ids) > limit:
-                    ids = ids[: limit - 1] + [tok.sep_token_id]
-                    truncated.append(text)
-            rows.append(ids)
+        with self.tokenizer_lock:
+            for text in texts:
+                if self.family == "gpt2":
+                    body = tok(text, add_special_tokens=False)["input_ids"]
+                    tail = tok(" <|endoftext|>", add_special_tokens=False)["input_ids"]
+                    ids = body + tail
+                    if len(ids) > limit:
+                        ids = body[: limit - len(tail)] + tail
+                        truncated.append(text)
+                else:
+                    ids = tok(text, add_special_tokens=True)["input_ids"]
+                    if len(ids) > limit:
+                        ids = ids[: limit - 1] + [tok.sep_token_id]
+                        truncated.append(text)
+                rows.append(ids)
         self._warn_truncated(truncated, limit)
         input_ids = torch.full((len(rows), limit), tok.pad_token_id, dtype=torch.long)
         mask = torch.zeros((len(rows), limit), dtype=torch.long)

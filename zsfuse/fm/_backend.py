@@ -331,6 +331,11 @@ class _Collector:
 class SpeechEncoder:
     """A loaded speech foundation model that pools hidden states of waveform pieces.
 
+    One encoder serves every thread of the process, and their forward passes
+    run concurrently: the hooks on the shared layers hand each hidden state to
+    the collector of the thread that runs the forward (a ``threading.local``),
+    so threads never mix their layers; the weights are only read.
+
     Parameters
     ----------
     model : str

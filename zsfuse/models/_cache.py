@@ -10,11 +10,20 @@ from __future__ import annotations
 import threading
 
 _MODELS: dict = {}
-_MODELS_LOCK = threading.RLock()
+#: Guards ``_MODELS`` and ``_LOADING``; never held while a model loads.
+_MODELS_LOCK = threading.Lock()
+#: One lock per key being loaded: a second thread asking for that key waits for
+#: the first one's load; other keys load meanwhile.
+_LOADING: dict = {}
 
 
 def get_model(key: tuple, load):
     """Return the cached object for ``key``, calling ``load()`` on the first request.
+
+    Safe under threads: threads that miss the same key at once wait for one
+    ``load()`` and share its object (a failed load is retried by the next
+    caller); an entry is visible only once it is fully built; loads of
+    different keys run concurrently.
 
     Parameters
     ----------
@@ -22,7 +31,8 @@ def get_model(key: tuple, load):
         ``(backend, model, revision, device, dtype)``; ``model`` should be a
         resolved path or hub id.
     load : callable
-        Builds the object; called at most once per key per process.
+        Builds the object; called at most once per key per process (until
+        :func:`clear_model_cache`).
 
     Returns
     -------
@@ -30,9 +40,18 @@ def get_model(key: tuple, load):
     """
     key = tuple(str(k) for k in key)
     with _MODELS_LOCK:
-        if key not in _MODELS:
-            _MODELS[key] = load()
-        return _MODELS[key]
+        if key in _MODELS:
+            return _MODELS[key]
+        key_lock = _LOADING.setdefault(key, threading.RLock())
+    with key_lock:
+        with _MODELS_LOCK:
+            if key in _MODELS:  # loaded by the thread we waited for
+                return _MODELS[key]
+        model = load()
+        with _MODELS_LOCK:
+            _MODELS[key] = model
+            _LOADING.pop(key, None)
+        return model
 
 
 def cached_models() -> list[tuple]:
