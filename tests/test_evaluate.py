@@ -9,6 +9,7 @@ import textwrap
 
 import numpy as np
 import pytest
+from _helpers import run_cli
 
 from zsfuse.datasets import load_dataset
 from zsfuse.evaluation import EvaluationError, evaluate
@@ -182,6 +183,26 @@ def test_killing_evaluate_and_starting_again_gives_the_same_results(manifest, ti
     b = json.loads((tmp_path / "fresh" / "results.json").read_text())
     assert scores(a) == scores(b)
     assert "zs_fuse" in resumed.stdout  # the table
+
+
+def test_plain_normalize_on_the_command_line_with_a_toml_grid(capsys, manifest, tiny_clap_dir, tiny_wavlm_dir,
+                                                             tmp_path):
+    # ``--set normalize=standard`` is the classifier's (the FM's own is ``normalize_audio``): it was refused
+    # as "a parameter of several steps"; and a TOML grid reads on every supported Python (tomli on 3.10)
+    grid = tmp_path / "grid.toml"
+    grid.write_text('clf__zs_weight = [0.0, 1.0]\n')
+    rc, out, err = run_cli(capsys, "evaluate", "--dataset", "manifest", "--root", manifest, "--clap", tiny_clap_dir,
+                           "--fm", tiny_wavlm_dir, "--grid", grid, "--folds", "1", "--inner-folds", "2",
+                           "--set", "zs__pad_mode=zero", "--set", "normalize=standard",
+                           "--set", "normalize_audio=false", "--device", "cpu", "--dtype", "float32",
+                           "--no-cache", "--no-progress", "--out", tmp_path / "out")
+    assert rc == 0, err
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    config = results["config"]
+    assert config["clf_params"]["normalize"] == "standard"
+    assert config["fm_params"]["normalize_audio"] is False and "normalize" not in config["fm_params"]
+    assert [f["fold"] for f in results["folds"]] == [results["folds"][0]["fold"]]
+    assert set(results["folds"][0]["best_params"]) == {"clf__zs_weight"}
 
 
 def test_a_fold_without_a_class_in_training_is_refused(manifest, tiny_clap_dir, tiny_wavlm_dir):

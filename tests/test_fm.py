@@ -358,7 +358,7 @@ def test_whisper_long_clip_in_30_s_windows(tiny_whisper_dir, monkeypatch):
     n0, n1 = -(-(20 * RATE + 8000) // 320), -(-(len(wave) - 20 * RATE - 8000) // 320)
     np.testing.assert_allclose(whole, (n0 * parts[0] + n1 * parts[1]) / (n0 + n1), atol=1e-5)
     with pytest.raises(ValueError, match="Whisper"):
-        FMEmbeddingTransformer(sampling_rate=RATE, model=tiny_whisper_dir, normalize=True).fit()
+        FMEmbeddingTransformer(sampling_rate=RATE, model=tiny_whisper_dir, normalize_audio=True).fit()
 
 
 # -- encode once ---------------------------------------------------------------------------------------------------
@@ -442,7 +442,8 @@ def test_bad_layers(tiny_wavlm_dir, layers, match):
     (dict(batch_seconds=float("nan")), r"'batch_seconds' parameter .* Got nan"),
     (dict(batch_size=0), r"'batch_size' parameter .* must be an integer in the range \[1, inf\) \(not a bool\)\. Got 0"),
     (dict(batch_size=True), r"'batch_size' parameter .* Got True"),
-    (dict(normalize="yes"), r"'normalize' parameter .* must be a str among \{'auto'\} or an instance of 'bool'"),
+    (dict(normalize_audio="yes"),
+     r"'normalize_audio' parameter .* must be a str among \{'auto'\} or an instance of 'bool'"),
     (dict(device="gpu"), r"'device' parameter .* must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'\. Got 'gpu'"),
     (dict(dtype="int8"), r"'dtype' parameter .* Got 'int8'"),
     (dict(cache_dir=3), r"'cache_dir' parameter .* Got 3"),
@@ -516,12 +517,32 @@ def test_files_and_arrays_at_other_rates(tiny_wavlm_dir, tmp_path, clips):
     np.testing.assert_allclose(from_array, at_16k, atol=1e-6)
 
 
-def test_normalize_follows_the_feature_extractor(tiny_wavlm_dir, tmp_path, clips):
-    assert FMEmbeddingTransformer(sampling_rate=RATE, model=tiny_wavlm_dir).fit().normalize_ is True
+def test_normalize_audio_follows_the_feature_extractor(tiny_wavlm_dir, tmp_path, clips):
+    assert FMEmbeddingTransformer(sampling_rate=RATE, model=tiny_wavlm_dir).fit().normalize_audio_ is True
     plain = make_tiny_wavlm(tmp_path / "plain", do_normalize=False)
-    assert FMEmbeddingTransformer(sampling_rate=RATE, model=plain).fit().normalize_ is False
+    assert FMEmbeddingTransformer(sampling_rate=RATE, model=plain).fit().normalize_audio_ is False
     loud = clips[2] * 2
     auto = FMEmbeddingTransformer(sampling_rate=RATE, model=tiny_wavlm_dir).fit().transform([clips[2], loud])
     np.testing.assert_allclose(auto[0], auto[1], atol=1e-5)  # normalised: loudness is gone
-    raw = FMEmbeddingTransformer(sampling_rate=RATE, model=tiny_wavlm_dir, normalize=False).fit().transform([clips[2], loud])
+    raw = FMEmbeddingTransformer(sampling_rate=RATE, model=tiny_wavlm_dir,
+                                 normalize_audio=False).fit().transform([clips[2], loud])
     assert np.abs(raw[0] - raw[1]).max() > 1e-3
+
+
+def test_a_file_saved_with_normalize_loads_it_as_normalize_audio():
+    # the FM's ``normalize`` became ``normalize_audio`` (the classifier's ``normalize`` keeps its name):
+    # a pipeline saved before the rename loads with the value in the new parameter and fitted attribute
+    from pathlib import Path
+
+    import zsfuse
+
+    pipe = zsfuse.load(Path(__file__).parent / "data" / "old-0.1.0.dev0-pipeline.skops")
+    fm = pipe.named_steps["features"].transformer_list[1][1]
+    assert fm.get_params()["normalize_audio"] == "auto" and fm.normalize_audio_ is True
+    assert not hasattr(fm, "normalize") and not hasattr(fm, "normalize_")
+    assert pipe.get_params()["features__fm__normalize_audio"] == "auto"
+    old_state = {**FMEmbeddingTransformer().__getstate__(), "normalize": False, "normalize_": False}
+    del old_state["normalize_audio"]
+    restored = FMEmbeddingTransformer.__new__(FMEmbeddingTransformer)
+    restored.__setstate__(old_state)
+    assert restored.get_params()["normalize_audio"] is False and restored.normalize_audio_ is False

@@ -189,6 +189,16 @@ def test_make_zsfuse_pipeline_structure_and_routing():
     assert pipe.get_params()["features__zs__labels"] is None  # the classes of y, in fit
 
 
+def test_plain_normalize_goes_to_the_classifier_and_normalize_audio_to_the_fm_step():
+    # the FM's waveform normalisation is ``normalize_audio``: the plain ``normalize`` is the
+    # classifier's alone (it was "a parameter of several steps" while both were ``normalize``)
+    pipe = make_zsfuse_pipeline(normalize="standard", normalize_audio=False)
+    params = pipe.get_params()
+    assert params["clf__normalize"] == "standard" and params["features__fm__normalize_audio"] is False
+    assert "features__fm__normalize" not in params
+    assert make_zsfuse_pipeline(fm__normalize_audio=True).get_params()["features__fm__normalize_audio"] is True
+
+
 @pytest.mark.parametrize(
     "params, match",
     [

@@ -57,10 +57,11 @@ def make_zsfuse_pipeline(clap=DEFAULT_CLAP_MODEL, fm=DEFAULT_FM_MODEL, labels=No
           once for every step (arrays without a stated rate are refused).
         * any other plain name goes to the one step that has it
           (``audio_repeats`` and ``templates`` to the zero-shot transformer,
-          ``layers`` and ``pooling`` to the FM one, ``fusion`` and
-          ``zs_weight`` to the classifier). A name that two steps have (such as
-          ``model`` or ``revision``) must be qualified; a ``ValueError`` lists
-          the choices.
+          ``layers``, ``pooling`` and ``normalize_audio`` -- the waveform
+          normalisation -- to the FM one, ``fusion``, ``zs_weight`` and
+          ``normalize`` -- the normalisation of the fused blocks -- to the
+          classifier). A name that two steps have (such as ``model`` or
+          ``revision``) must be qualified; a ``ValueError`` lists the choices.
 
     Returns
     -------

@@ -11,7 +11,7 @@ import os
 import shlex
 import sys
 
-__all__ = ["cache_dir_of", "command_line", "default_cache_dir", "parse_assignments", "split_list"]
+__all__ = ["cache_dir_of", "command_line", "default_cache_dir", "parse_assignments", "parse_toml", "split_list"]
 
 
 def split_list(text):
@@ -130,3 +130,33 @@ def command_line(args):
         ``"zsfuse "`` and the arguments, each quoted with :func:`shlex.quote`.
     """
     return "zsfuse " + " ".join(shlex.quote(a) for a in getattr(args, "argv", sys.argv[1:]))
+
+
+def parse_toml(text):
+    """Parse a TOML document: the standard library's ``tomllib`` (Python 3.11+), else ``tomli``.
+
+    Parameters
+    ----------
+    text : str
+        The document.
+
+    Returns
+    -------
+    dict
+        Its top-level table.
+
+    Raises
+    ------
+    ValueError
+        For text that is not valid TOML (``TOMLDecodeError`` is a ``ValueError``).
+
+    Examples
+    --------
+    >>> parse_toml('clf__zs_weight = [0, 0.5]')
+    {'clf__zs_weight': [0, 0.5]}
+    """
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # Python 3.10: the same parser, installed as a dependency there
+        import tomli as tomllib
+    return tomllib.loads(text)

@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from ._args import cache_dir_of, command_line, parse_assignments, split_list
+from ._args import cache_dir_of, command_line, parse_assignments, parse_toml, split_list
 
 
 def read_grid(path):
@@ -29,11 +29,9 @@ def read_grid(path):
         raise FileNotFoundError(f"grid file {path!r} does not exist.")
     text = p.read_text(encoding="utf-8")
     if p.suffix.lower() == ".toml":
-        import tomllib
-
         try:
-            grid = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
+            grid = parse_toml(text)
+        except ValueError as exc:  # TOMLDecodeError
             raise ValueError(f"grid file {path!r} is not valid TOML: {exc}") from None
     else:
         try:

@@ -34,6 +34,8 @@ _MIN_DECODE_GROUP = 64
 #: are not faster per second of audio (measured on 2 cores): a small budget bounds
 #: memory for free. A GPU gains from large passes and has room for them.
 AUTO_BATCH_SECONDS = {"cpu": 8.0, "cuda": 120.0, "mps": 30.0}
+#: Attributes renamed since files were first saved: old name -> new name.
+_RENAMED = {"normalize": "normalize_audio", "normalize_": "normalize_audio_"}
 
 
 @fill_doc
@@ -87,11 +89,15 @@ class FMEmbeddingTransformer(AudioTransformer):
         then attends to its own chunk only; see ``docs/fm.md`` for the exact
         relation to processing the clip whole. None: never cut (Whisper always
         works in windows of at most 30 s).
-    normalize : {"auto", True, False}, default="auto"
+    normalize_audio : {"auto", True, False}, default="auto"
         Zero-mean, unit-variance normalisation of each clip's waveform (over
         the whole clip, before chunking): ``"auto"`` follows the checkpoint's
         feature extractor (``do_normalize``). Whisper has its own log-mel
-        normalisation: only ``"auto"`` or False.
+        normalisation: only ``"auto"`` or False. Not the classifier's
+        ``normalize`` (of the fused feature blocks): in
+        :func:`~zsfuse.make_zsfuse_pipeline` the plain name ``normalize`` goes
+        to the classifier. Files saved while this was named ``normalize`` load
+        with their value here.
     %(sampling_rate)s
     %(device)s
     %(dtype)s
@@ -122,8 +128,9 @@ class FMEmbeddingTransformer(AudioTransformer):
         Width of the output.
     sampling_rate_ : int
         The model's rate in Hz.
-    normalize_ : bool
-        Whether waveforms are normalised.
+    normalize_audio_ : bool
+        Whether waveforms are normalised (``normalize_audio`` resolved against
+        the checkpoint).
     min_seconds_ : float
         Shortest usable clip (the convolutional receptive field).
     batching_ : {"padded", "equal", "window"}
@@ -164,7 +171,7 @@ class FMEmbeddingTransformer(AudioTransformer):
         "layer_reduce": [StrOptions(set(LAYER_REDUCES))],
         "pooling": [StrOptions(set(POOLINGS))],
         "max_seconds": [None, NumberNotBool(Real, 0, None, closed="neither")],
-        "normalize": [StrOptions({"auto"}), "boolean"],
+        "normalize_audio": [StrOptions({"auto"}), "boolean"],
         "batch_seconds": [None, StrOptions({"auto"}), NumberNotBool(Real, 0, None, closed="neither")],
     }
 
@@ -175,7 +182,7 @@ class FMEmbeddingTransformer(AudioTransformer):
         layer_reduce="mean",
         pooling="mean",
         max_seconds=30.0,
-        normalize="auto",
+        normalize_audio="auto",
         sampling_rate=None,
         device="auto",
         dtype="auto",
@@ -191,7 +198,7 @@ class FMEmbeddingTransformer(AudioTransformer):
         self.layer_reduce = layer_reduce
         self.pooling = pooling
         self.max_seconds = max_seconds
-        self.normalize = normalize
+        self.normalize_audio = normalize_audio
         self.sampling_rate = sampling_rate
         self.device = device
         self.dtype = dtype
@@ -202,17 +209,25 @@ class FMEmbeddingTransformer(AudioTransformer):
         self.revision = revision
         self.trust_remote_code = trust_remote_code
 
+    def __setstate__(self, state):
+        # files saved by earlier versions hold ``normalize`` (and the fitted ``normalize_``):
+        # the same setting, renamed so that the classifier's ``normalize`` is unambiguous
+        for old, new in _RENAMED.items():
+            if old in state:
+                state.setdefault(new, state.pop(old))
+        super().__setstate__(state)
+
     # -- validation: the rules that link parameters to the model (each value alone is checked by its constraint) --
-    def _normalize(self, spec):
+    def _normalize_audio(self, spec):
         """Whether waveforms are normalised: ``"auto"`` follows the checkpoint; Whisper refuses True."""
-        if isinstance(self.normalize, str):  # "auto"
+        if isinstance(self.normalize_audio, str):  # "auto"
             return spec.do_normalize
-        if spec.family == "whisper" and bool(self.normalize):
+        if spec.family == "whisper" and bool(self.normalize_audio):
             raise ValueError(
-                "normalize=True does not apply to Whisper, whose log-mel features have their own "
-                "normalisation; use normalize='auto' (or False)."
+                "normalize_audio=True does not apply to Whisper, whose log-mel features have their own "
+                "normalisation; use normalize_audio='auto' (or False)."
             )
-        return bool(self.normalize)
+        return bool(self.normalize_audio)
 
     def _check_max_seconds(self, spec):
         """A chunk of ``max_seconds`` must pool at least as many frames of its own as it carries as context."""
@@ -256,7 +271,7 @@ class FMEmbeddingTransformer(AudioTransformer):
         self._check_input(X, y)  # the structure of X and y, before any model file is read
         spec = read_spec(self.model, self.revision, self.trust_remote_code)
         layers = resolve_layers(self.layers, spec.n_layers)
-        normalize = self._normalize(spec)
+        normalize_audio = self._normalize_audio(spec)
         self._check_max_seconds(spec)
         path = resolve_model_path(self.model, self.revision, what="speech model")
         self.backend_fingerprint_ = speech_fingerprint(spec, path)  # as SpeechEncoder's
@@ -266,7 +281,7 @@ class FMEmbeddingTransformer(AudioTransformer):
         self.layers_ = layers
         self.embedding_dim_ = output_dim(spec.hidden_size, len(layers), self.layer_reduce, self.pooling)
         self.sampling_rate_ = spec.sampling_rate
-        self.normalize_ = normalize
+        self.normalize_audio_ = normalize_audio
         self.min_seconds_ = spec.geometry.min_samples / spec.sampling_rate
         self.batching_ = spec.batching
         return self
@@ -283,7 +298,8 @@ class FMEmbeddingTransformer(AudioTransformer):
         spec = encoder.spec
         return store_namespace(_NAMESPACE_VERSION, encoder, rate=spec.sampling_rate,
                                layers=",".join(map(str, self.layers_)), reduce=self.layer_reduce,
-                               pooling=self.pooling, chunk=self._max_samples(spec), normalize=int(self.normalize_))
+                               pooling=self.pooling, chunk=self._max_samples(spec),
+                               normalize=int(self.normalize_audio_))  # the key's name predates the rename
 
     def transform(self, X):
         """Embed every clip.
@@ -339,7 +355,7 @@ class FMEmbeddingTransformer(AudioTransformer):
                         f"has {wave.shape[0]} samples at {rate} Hz, fewer than the {min_samples} of {reason}.",
                         "Remove it from X or pad it.",
                     )
-                if self.normalize_:
+                if self.normalize_audio_:
                     wave = normalize_wave(wave)
                 for start, end, lo, hi in spec.geometry.chunk_bounds(wave.shape[0], max_samples):
                     pieces.append(wave[start:end])
