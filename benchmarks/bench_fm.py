@@ -90,17 +90,25 @@ def wavlm_large(folder):
     from transformers import Wav2Vec2FeatureExtractor, WavLMConfig, WavLMModel
 
     config = WavLMConfig(
-        hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096,
-        conv_dim=(512,) * 7, conv_bias=True, feat_extract_norm="layer", do_stable_layer_norm=True,
-        num_conv_pos_embeddings=128, num_conv_pos_embedding_groups=16,
+        hidden_size=1024,
+        num_hidden_layers=24,
+        num_attention_heads=16,
+        intermediate_size=4096,
+        conv_dim=(512,) * 7,
+        conv_bias=True,
+        feat_extract_norm="layer",
+        do_stable_layer_norm=True,
+        num_conv_pos_embeddings=128,
+        num_conv_pos_embedding_groups=16,
     )
     torch.manual_seed(0)
     model = WavLMModel(config).eval()
     n_params = sum(p.numel() for p in model.parameters())
     model.save_pretrained(folder)
     del model
-    Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=RATE, padding_value=0.0, do_normalize=True,
-                             return_attention_mask=True).save_pretrained(folder)
+    Wav2Vec2FeatureExtractor(
+        feature_size=1, sampling_rate=RATE, padding_value=0.0, do_normalize=True, return_attention_mask=True
+    ).save_pretrained(folder)
     return n_params
 
 
@@ -108,8 +116,7 @@ def make_clips(n, low, high, seed=0):
     from zsfuse.testing import speechlike
 
     rng = np.random.default_rng(seed)
-    return [speechlike(float(rng.uniform(low, high)), RATE, f0=float(rng.uniform(90, 250)), seed=i)
-            for i in range(n)]
+    return [speechlike(float(rng.uniform(low, high)), RATE, f0=float(rng.uniform(90, 250)), seed=i) for i in range(n)]
 
 
 def frames(n_samples):
@@ -151,13 +158,19 @@ def parse_args(argv=None):
     parser.add_argument("--min-seconds", type=float, default=1.0)
     parser.add_argument("--max-seconds", type=float, default=6.0)
     parser.add_argument("--batch-size", type=int, default=16, help="zsfuse's batch_size (its default: 16)")
-    parser.add_argument("--batch-seconds", default="auto",
-                        help="zsfuse's batch_seconds: 'auto' (its default: 8 s on a CPU), 'none' or seconds")
+    parser.add_argument(
+        "--batch-seconds",
+        default="auto",
+        help="zsfuse's batch_seconds: 'auto' (its default: 8 s on a CPU), 'none' or seconds",
+    )
     parser.add_argument("--naive-batch-size", type=int, default=8, help="clips per pass of the naive loop")
     parser.add_argument("--repeats", type=int, default=2, help="timed runs per method (the best counts)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
-    parser.add_argument("--methods", default="one-by-one,naive padded,zsfuse",
-                        help="comma-separated subset of the methods to run (ratios need both raw loops)")
+    parser.add_argument(
+        "--methods",
+        default="one-by-one,naive padded,zsfuse",
+        help="comma-separated subset of the methods to run (ratios need both raw loops)",
+    )
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)  # internal: run one method
     parser.add_argument("--folder", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -181,8 +194,16 @@ def child(args):
     if args.threads:
         torch.set_num_threads(args.threads)
     clips = make_clips(args.clips, args.min_seconds, args.max_seconds)
-    fm = FMEmbeddingTransformer(model=args.folder, layers="last", pooling="mean", device="cpu", dtype="float32",
-                                sampling_rate=RATE, batch_size=args.batch_size, batch_seconds=args.batch_seconds).fit()
+    fm = FMEmbeddingTransformer(
+        model=args.folder,
+        layers="last",
+        pooling="mean",
+        device="cpu",
+        dtype="float32",
+        sampling_rate=RATE,
+        batch_size=args.batch_size,
+        batch_seconds=args.batch_seconds,
+    ).fit()
     encoder = fm._encoder()  # the raw loops use the very model object zsfuse loaded
     model, fe = encoder.model, Wav2Vec2FeatureExtractor.from_pretrained(args.folder)
 
@@ -190,14 +211,19 @@ def child(args):
         clear_stores()  # every clip encoded: nothing from the store
         before = dict(encoder.counters)
         out = fm.transform(batch)
-        return (out, encoder.counters["frames"] - before["frames"],
-                encoder.counters["valid_frames"] - before["valid_frames"])
+        return (
+            out,
+            encoder.counters["frames"] - before["frames"],
+            encoder.counters["valid_frames"] - before["valid_frames"],
+        )
 
     with torch.inference_mode():  # page in the weights (loaded memory-mapped): they are the model, not growth
         sum(float(p.float().sum()) for p in model.parameters())
-    run = {"one-by-one": lambda batch: one_by_one(model, batch, fe),
-           "naive padded": lambda batch: naive_padded(model, batch, fe, args.naive_batch_size),
-           "zsfuse": ours}[args.child]
+    run = {
+        "one-by-one": lambda batch: one_by_one(model, batch, fe),
+        "naive padded": lambda batch: naive_padded(model, batch, fe, args.naive_batch_size),
+        "zsfuse": ours,
+    }[args.child]
     with PeakRSS() as rss:  # from the loaded model on: warm-up and every timed run
         run(clips[:2])  # warm-up (first-call allocations), not timed
         times = []
@@ -206,8 +232,18 @@ def child(args):
             out, computed, valid = run(clips)
             times.append(time.perf_counter() - start)
     np.save(os.path.join(os.path.dirname(args.folder), f"{args.child}.npy"), out)
-    print(json.dumps(dict(seconds=min(times), times=times, computed=int(computed), valid=int(valid),
-                          rss_mb=rss.growth_mb, threads=torch.get_num_threads())))
+    print(
+        json.dumps(
+            dict(
+                seconds=min(times),
+                times=times,
+                computed=int(computed),
+                valid=int(valid),
+                rss_mb=rss.growth_mb,
+                threads=torch.get_num_threads(),
+            )
+        )
+    )
 
 
 def main():
@@ -224,14 +260,26 @@ def main():
         t0 = time.perf_counter()
         n_params = wavlm_large(folder)
         seconds = sum(len(w) for w in make_clips(args.clips, args.min_seconds, args.max_seconds)) / RATE
-        print(f"WavLM-Large-sized random model: {n_params / 1e6:.0f} M parameters (saved in "
-              f"{time.perf_counter() - t0:.0f} s); {args.clips} clips, {seconds:.0f} s of audio "
-              f"({args.min_seconds:g}-{args.max_seconds:g} s each, random order); zsfuse batch_size="
-              f"{args.batch_size}, batch_seconds={args.batch_seconds!r}; naive batches of "
-              f"{args.naive_batch_size}; best of {args.repeats}; each method in a fresh process", flush=True)
+        print(
+            f"WavLM-Large-sized random model: {n_params / 1e6:.0f} M parameters (saved in "
+            f"{time.perf_counter() - t0:.0f} s); {args.clips} clips, {seconds:.0f} s of audio "
+            f"({args.min_seconds:g}-{args.max_seconds:g} s each, random order); zsfuse batch_size="
+            f"{args.batch_size}, batch_seconds={args.batch_seconds!r}; naive batches of "
+            f"{args.naive_batch_size}; best of {args.repeats}; each method in a fresh process",
+            flush=True,
+        )
+
         def run_child(name, env=None, extra=()):
-            cmd = [sys.executable, os.path.abspath(__file__), *sys.argv[1:], *extra, "--child", name,
-                   "--folder", folder]
+            cmd = [
+                sys.executable,
+                os.path.abspath(__file__),
+                *sys.argv[1:],
+                *extra,
+                "--child",
+                name,
+                "--folder",
+                folder,
+            ]
             proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
             if proc.returncode != 0:
                 raise RuntimeError(f"{name} failed:\n{proc.stderr}")
@@ -258,8 +306,10 @@ def main():
         for name, r in results.items():
             rate = args.clips / r["seconds"]
             waste = 1 - r["valid"] / r["computed"]
-            print(f"| {name} | {rate:.2f} | {rate / best_raw:.2f}x | {100 * waste:.1f} % | {r['rss_mb']:.0f} MB | "
-                  f"{r['rss_trimmed_mb']:.0f} MB |")
+            print(
+                f"| {name} | {rate:.2f} | {rate / best_raw:.2f}x | {100 * waste:.1f} % | {r['rss_mb']:.0f} MB | "
+                f"{r['rss_trimmed_mb']:.0f} MB |"
+            )
         if {"zsfuse", "one-by-one"} <= set(results):
             diff = np.abs(results["zsfuse"]["out"] - results["one-by-one"]["out"]).max()
             print(f"\nmax |zsfuse - one-by-one| over all vectors: {diff:.2e}")

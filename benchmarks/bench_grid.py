@@ -52,8 +52,9 @@ def make_corpus(folder, n_clips, seconds, folds):
 
     n_speakers = folds
     per_class = max(1, int(round(n_clips / (len(LABELS) * n_speakers))))
-    records = make_audio_tree(folder, labels=LABELS, n_speakers=n_speakers, n_per_class=per_class,
-                              seconds=seconds, rate=16000)
+    records = make_audio_tree(
+        folder, labels=LABELS, n_speakers=n_speakers, n_per_class=per_class, seconds=seconds, rate=16000
+    )
     X = [r["path"] for r in records]
     y = np.array([r["label"] for r in records])
     groups = np.array([r["speaker"] for r in records])
@@ -63,8 +64,16 @@ def make_corpus(folder, n_clips, seconds, folds):
 def make_pipe(clap, wavlm, cache_dir):
     from zsfuse import make_zsfuse_pipeline
 
-    return make_zsfuse_pipeline(clap=clap, fm=wavlm, labels=LABELS, templates=TEMPLATES, zs__pad_mode="zero",
-                                layers="all", device="cpu", cache_dir=cache_dir)
+    return make_zsfuse_pipeline(
+        clap=clap,
+        fm=wavlm,
+        labels=LABELS,
+        templates=TEMPLATES,
+        zs__pad_mode="zero",
+        layers="all",
+        device="cpu",
+        cache_dir=cache_dir,
+    )
 
 
 def grid_search(pipe, grid, folds, n_jobs):
@@ -112,9 +121,14 @@ def heads_seconds(pipe, X, y, groups, folds, n_jobs):
             blocks[a, t] = union.set_params(zs__audio_repeats=a, zs__text_repeats=t).fit(X, y).transform(X)
     start = time.perf_counter()
     for block in blocks.values():  # 9 x (4 weights x folds + refit): the 36 x folds + 9 fits
-        GridSearchCV(LateFusionClassifier(), {"zs_weight": GRID["clf__zs_weight"]},
-                     cv=GroupKFold(n_splits=folds), scoring="balanced_accuracy", n_jobs=n_jobs,
-                     refit=False).fit(block, y, groups=groups)
+        GridSearchCV(
+            LateFusionClassifier(),
+            {"zs_weight": GRID["clf__zs_weight"]},
+            cv=GroupKFold(n_splits=folds),
+            scoring="balanced_accuracy",
+            n_jobs=n_jobs,
+            refit=False,
+        ).fit(block, y, groups=groups)
     return time.perf_counter() - start
 
 
@@ -124,8 +138,12 @@ def main(argv=None):
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--n-jobs", type=int, default=1)
-    parser.add_argument("--uncached-candidates", type=int, default=2,
-                        help="candidates measured without caching (1-3), scaled to the grid; 0: all 36")
+    parser.add_argument(
+        "--uncached-candidates",
+        type=int,
+        default=2,
+        help="candidates measured without caching (1-3), scaled to the grid; 0: all 36",
+    )
     parser.add_argument("--repeats", type=int, default=2, help="best of this many floor and grid runs")
     parser.add_argument("--cache-dir", default=None, help="on-disk store for the cached grid (default: memory)")
     args = parser.parse_args(argv)
@@ -144,9 +162,11 @@ def main(argv=None):
     wavlm = make_tiny_wavlm(os.path.join(work, "tiny-wavlm"))
     X, y, groups = make_corpus(os.path.join(work, "audio"), args.clips, args.seconds, args.folds)
     n_candidates = int(np.prod([len(v) for v in GRID.values()]))
-    print(f"zsfuse grid benchmark: {len(X)} clips of {args.seconds:g} s, {args.folds} folds (GroupKFold), "
-          f"{n_candidates} candidates, n_jobs={args.n_jobs}; tiny CLAP + tiny WavLM on CPU "
-          f"(torch {torch.__version__}, {torch.get_num_threads()} threads; scikit-learn {sklearn.__version__})")
+    print(
+        f"zsfuse grid benchmark: {len(X)} clips of {args.seconds:g} s, {args.folds} folds (GroupKFold), "
+        f"{n_candidates} candidates, n_jobs={args.n_jobs}; tiny CLAP + tiny WavLM on CPU "
+        f"(torch {torch.__version__}, {torch.get_num_threads()} threads; scikit-learn {sklearn.__version__})"
+    )
 
     cache_dir = args.cache_dir
     pipe = make_pipe(clap, wavlm, None)  # floor and heads: memory only
@@ -159,8 +179,11 @@ def main(argv=None):
         clear_stores()
         if cache_dir is not None:  # an empty disk store too
             shutil.rmtree(cache_dir, ignore_errors=True)
-        seconds, search = timed(lambda: grid_search(make_pipe(clap, wavlm, cache_dir), GRID, args.folds,
-                                                    args.n_jobs).fit(X, y, groups=groups))
+        seconds, search = timed(
+            lambda: grid_search(make_pipe(clap, wavlm, cache_dir), GRID, args.folds, args.n_jobs).fit(
+                X, y, groups=groups
+            )
+        )
         cached_runs.append(seconds)
     floor, cached = min(floors), min(cached_runs)
     heads = heads_seconds(pipe, X, y, groups, args.folds, args.n_jobs)
@@ -170,16 +193,22 @@ def main(argv=None):
     # by default a few are measured -- audio and text repeats 2, the first zs_weight values.
     k = args.uncached_candidates
     if 0 < k < len(GRID["clf__zs_weight"]):
-        sub_grid = {"features__zs__audio_repeats": [2], "features__zs__text_repeats": [2],
-                    "clf__zs_weight": GRID["clf__zs_weight"][:k]}
+        sub_grid = {
+            "features__zs__audio_repeats": [2],
+            "features__zs__text_repeats": [2],
+            "clf__zs_weight": GRID["clf__zs_weight"][:k],
+        }
     else:
         sub_grid = GRID
     measured = int(np.prod([len(v) for v in sub_grid.values()]))
     os.environ["ZSFUSE_MEMORY_CACHE_MB"] = "0"
     clear_stores()
     try:
-        uncached_part, _ = timed(lambda: grid_search(make_pipe(clap, wavlm, None), sub_grid, args.folds,
-                                                     args.n_jobs).fit(X, y, groups=groups))
+        uncached_part, _ = timed(
+            lambda: grid_search(make_pipe(clap, wavlm, None), sub_grid, args.folds, args.n_jobs).fit(
+                X, y, groups=groups
+            )
+        )
     finally:
         del os.environ["ZSFUSE_MEMORY_CACHE_MB"]
         clear_stores()
@@ -188,8 +217,11 @@ def main(argv=None):
     uncached = uncached_part * fits_full / fits_measured
     clear_model_cache()
 
-    how = "measured" if measured == n_candidates else (
-        f"{uncached_part:.1f} s measured on {measured} candidates, scaled to {n_candidates}")
+    how = (
+        "measured"
+        if measured == n_candidates
+        else (f"{uncached_part:.1f} s measured on {measured} candidates, scaled to {n_candidates}")
+    )
     rows = [
         ("floor: encode once (prompts + 3 CLAP passes + 1 FM pass)", floor),
         ("heads: the grid on precomputed features", heads),

@@ -75,8 +75,9 @@ def bench_hf(workdir, n_clips, batch_size, pipeline_clips):
     clips = make_clips(n_clips, 48000)
     rows = []
 
-    zs = CLAPZeroShotTransformer(model=folder, labels=LABELS, output="proba", batch_size=batch_size,
-                                 device="cpu", sampling_rate=48000)
+    zs = CLAPZeroShotTransformer(
+        model=folder, labels=LABELS, output="proba", batch_size=batch_size, device="cpu", sampling_rate=48000
+    )
     zs.fit()  # loads the model and embeds 4 prompts: not part of the per-clip work
     t_ours, ours = timed(lambda: zs.transform(clips), setup=lambda: (clear_stores(), zs.fit()))
     t_cached, cached = timed(lambda: zs.transform(clips))
@@ -85,8 +86,10 @@ def bench_hf(workdir, n_clips, batch_size, pipeline_clips):
     model = ClapModel.from_pretrained(folder).eval()
     fe = ClapFeatureExtractor.from_pretrained(folder)
     windows = [window(c, fe.nb_max_samples, "repeatpad")[0] for c in clips]
-    feats = [fe(windows[s:s + batch_size], sampling_rate=48000, return_tensors="pt")["input_features"]
-             for s in range(0, len(windows), batch_size)]
+    feats = [
+        fe(windows[s : s + batch_size], sampling_rate=48000, return_tensors="pt")["input_features"]
+        for s in range(0, len(windows), batch_size)
+    ]
 
     def raw():
         with torch.inference_mode():
@@ -103,8 +106,14 @@ def bench_hf(workdir, n_clips, batch_size, pipeline_clips):
     ours_cps = n_clips / t_ours
     rows.append(("hf-clap", "zsfuse first pass", ours_cps, 1.0))
     rows.append(("hf-clap", "raw batched get_audio_features", n_clips / t_raw, n_clips / t_raw / ours_cps))
-    rows.append(("hf-clap", f"transformers pipeline ({pipeline_clips} clips)", pipeline_clips / t_pipe,
-                 pipeline_clips / t_pipe / ours_cps))
+    rows.append(
+        (
+            "hf-clap",
+            f"transformers pipeline ({pipeline_clips} clips)",
+            pipeline_clips / t_pipe,
+            pipeline_clips / t_pipe / ours_cps,
+        )
+    )
     rows.append(("hf-clap", "zsfuse cached pass", n_clips / t_cached, n_clips / t_cached / ours_cps))
     return rows
 
@@ -123,8 +132,15 @@ def bench_msclap(workdir, n_clips, batch_size):
 
     tiny = make_tiny_msclap(os.path.join(workdir, "msclap"))  # full-size HTSAT, tiny GPT-2
     clips = make_clips(n_clips, 44100, seed=1)
-    zs = CLAPZeroShotTransformer(model=tiny.checkpoint, version="2023", text_model=tiny.text_model,
-                                 labels=LABELS, batch_size=batch_size, device="cpu", sampling_rate=44100)
+    zs = CLAPZeroShotTransformer(
+        model=tiny.checkpoint,
+        version="2023",
+        text_model=tiny.text_model,
+        labels=LABELS,
+        batch_size=batch_size,
+        device="cpu",
+        sampling_rate=44100,
+    )
     zs.fit()
     t_ours, _ = timed(lambda: zs.transform(clips), setup=lambda: (clear_stores(), zs.fit()))
     t_cached, _ = timed(lambda: zs.transform(clips))
@@ -134,21 +150,24 @@ def bench_msclap(workdir, n_clips, batch_size):
     def raw():
         with torch.inference_mode():
             for s in range(0, len(windows), batch_size):
-                backend.model.audio_encoder(torch.from_numpy(windows[s:s + batch_size]))
+                backend.model.audio_encoder(torch.from_numpy(windows[s : s + batch_size]))
 
     t_raw, _ = timed(raw)
     ours_cps = n_clips / t_ours
-    return [("msclap-2023", "zsfuse first pass", ours_cps, 1.0),
-            ("msclap-2023", "raw batched audio_encoder", n_clips / t_raw, n_clips / t_raw / ours_cps),
-            ("msclap-2023", "zsfuse cached pass", n_clips / t_cached, n_clips / t_cached / ours_cps)]
+    return [
+        ("msclap-2023", "zsfuse first pass", ours_cps, 1.0),
+        ("msclap-2023", "raw batched audio_encoder", n_clips / t_raw, n_clips / t_raw / ours_cps),
+        ("msclap-2023", "zsfuse cached pass", n_clips / t_cached, n_clips / t_cached / ours_cps),
+    ]
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clips", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--pipeline-clips", type=int, default=16,
-                        help="clips for the (slow) pipeline; its clips/s is per clip anyway")
+    parser.add_argument(
+        "--pipeline-clips", type=int, default=16, help="clips for the (slow) pipeline; its clips/s is per clip anyway"
+    )
     parser.add_argument("--skip-msclap", action="store_true")
     parser.add_argument("--repeats", type=int, default=2, help="best of this many runs per system")
     args = parser.parse_args()
@@ -160,8 +179,10 @@ def main():
         rows = bench_hf(workdir, args.clips, args.batch_size, args.pipeline_clips)
         if not args.skip_msclap:
             rows += bench_msclap(workdir, args.clips, args.batch_size)
-    print(f"\n{args.clips} clips of 2-8 s, batch size {args.batch_size}, best of {REPEATS}, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} CPU threads, device cpu")
+    print(
+        f"\n{args.clips} clips of 2-8 s, batch size {args.batch_size}, best of {REPEATS}, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} CPU threads, device cpu"
+    )
     print(f"{'model':<13} {'system':<42} {'clips/s':>9} {'vs zsfuse first pass':>21}")
     for model, system, cps, ratio in rows:
         print(f"{model:<13} {system:<42} {cps:>9.2f} {ratio:>20.2f}x")

@@ -44,11 +44,15 @@ def main(workdir):
     dataset = load_dataset("manifest", manifest)  # path,label,speaker,fold columns
     print(dataset.describe())
     results = evaluate(
-        dataset, clap=clap, fm=fm,
+        dataset,
+        clap=clap,
+        fm=fm,
         grid={"zs__audio_repeats": [1, 2], "clf__zs_weight": [0.0, 0.5, 1.0]},
-        params={"zs__pad_mode": "zero", "layers": "all"},   # fixed pipeline parameters
-        device="cpu", cache_dir=str(workdir / "cache"),       # resumable; a rerun encodes nothing
-        out=workdir / "results", progress=False,
+        params={"zs__pad_mode": "zero", "layers": "all"},  # fixed pipeline parameters
+        device="cpu",
+        cache_dir=str(workdir / "cache"),  # resumable; a rerun encodes nothing
+        out=workdir / "results",
+        progress=False,
     )
     print(format_table(results))
     for fold in results["folds"]:

@@ -42,19 +42,20 @@ def main():
     speakers = np.array([r["speaker"] for r in records])
 
     pipe = make_zsfuse_pipeline(
-        clap=make_tiny_clap(f"{workdir}/tiny-clap"),      # real use: "msclap-2023"
-        fm=make_tiny_wavlm(f"{workdir}/tiny-wavlm"),      # real use: "microsoft/wavlm-large"
+        clap=make_tiny_clap(f"{workdir}/tiny-clap"),  # real use: "msclap-2023"
+        fm=make_tiny_wavlm(f"{workdir}/tiny-wavlm"),  # real use: "microsoft/wavlm-large"
         labels=LABELS,
         templates=("this person is feeling {}.", "a person speaking in a {} voice."),
-        zs__pad_mode="zero",       # so that audio repeats change what the short clips look like
-        layers="all", pooling="mean",
+        zs__pad_mode="zero",  # so that audio repeats change what the short clips look like
+        layers="all",
+        pooling="mean",
         fusion="concat",
-        cache_dir=f"{workdir}/embeddings",   # shared by both transformers and by every process
+        cache_dir=f"{workdir}/embeddings",  # shared by both transformers and by every process
     )
     grid = {
         "features__zs__audio_repeats": [1, 2, 3],
         "features__zs__text_repeats": [1, 2],
-        "clf__zs_weight": [0.0, 0.25, 0.5, 1.0],   # 0.0: the FM baseline
+        "clf__zs_weight": [0.0, 0.25, 0.5, 1.0],  # 0.0: the FM baseline
     }
     search = GridSearchCV(pipe, grid, cv=GroupKFold(n_splits=4), scoring="balanced_accuracy", n_jobs=1)
     search.fit(X, y, groups=speakers)
@@ -69,7 +70,7 @@ def main():
     print(f"\nsaved {path} ({os.path.getsize(path) / 1024:.0f} KiB, no model weights)")
     print("  its non-default types:", sio.get_untrusted_types(file=path))
     print("  zsfuse.TRUSTED_TYPES: ", list(zsfuse.TRUSTED_TYPES))
-    loaded = zsfuse.load(path)   # the models reload from their id/path on first use
+    loaded = zsfuse.load(path)  # the models reload from their id/path on first use
     same = np.array_equal(loaded.predict_proba(X), search.best_estimator_.predict_proba(X))
     print(f"  loaded pipeline predicts identically: {same}")
 

@@ -35,8 +35,9 @@ def wavlm_encoder(folder, device):
     import torch
     from transformers import AutoModel
 
-    model = get_model(("example-wavlm", folder, None, device, "float32"),
-                      lambda: load_pretrained(AutoModel, folder).to(device).eval())
+    model = get_model(
+        ("example-wavlm", folder, None, device, "float32"), lambda: load_pretrained(AutoModel, folder).to(device).eval()
+    )
 
     def encode(batch):
         out = []
@@ -74,13 +75,15 @@ def main():
     second = time.perf_counter() - start
     assert np.array_equal(X, X_again)
 
-    scores = cross_val_score(LogisticRegression(max_iter=2000), X, labels, groups=speakers,
-                             cv=GroupKFold(4), scoring="balanced_accuracy")
+    scores = cross_val_score(
+        LogisticRegression(max_iter=2000), X, labels, groups=speakers, cv=GroupKFold(4), scoring="balanced_accuracy"
+    )
     print(f"{len(paths)} clips, {len(set(speakers))} speakers, embeddings {X.shape} on {device}")
-    print(f"extraction: first pass {first:.2f} s, cached pass {second:.3f} s "
-          f"({first / max(second, 1e-9):.0f}x)")
-    print(f"speaker-independent UA (4 folds): {scores.mean():.3f} +/- {scores.std():.3f} "
-          f"(chance 0.250; tiny random model on synthetic audio: a smoke check, not SER)")
+    print(f"extraction: first pass {first:.2f} s, cached pass {second:.3f} s ({first / max(second, 1e-9):.0f}x)")
+    print(
+        f"speaker-independent UA (4 folds): {scores.mean():.3f} +/- {scores.std():.3f} "
+        f"(chance 0.250; tiny random model on synthetic audio: a smoke check, not SER)"
+    )
     print(f"work folder: {workdir}")
 
 

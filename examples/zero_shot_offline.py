@@ -32,10 +32,17 @@ def main():
 
     zs = CLAPZeroShotTransformer(
         model=model,
-        label_words={"angry": ("angry", "furious"), "happy": ("happy", "joyful"),
-                     "neutral": ("neutral", "calm"), "sad": ("sad", "unhappy")},
+        label_words={
+            "angry": ("angry", "furious"),
+            "happy": ("happy", "joyful"),
+            "neutral": ("neutral", "calm"),
+            "sad": ("sad", "unhappy"),
+        },
         templates=("this person is feeling {}.", "a person speaking in a {} voice."),
-        audio_repeats=2, pad_mode="zero", output="proba", cache_dir=f"{workdir}/cache",
+        audio_repeats=2,
+        pad_mode="zero",
+        output="proba",
+        cache_dir=f"{workdir}/cache",
     ).set_output(transform="pandas")
     scores = zs.fit_transform(X[:4])
     print("zero-shot probabilities (first 4 clips):")
@@ -46,8 +53,10 @@ def main():
     grid = {"zs__audio_repeats": [1, 2, 3], "zs__text_repeats": [1, 2], "zs__ensemble": ["embedding", "logit"]}
     search = GridSearchCV(pipe, grid, cv=GroupKFold(3), scoring="balanced_accuracy")
     search.fit(X, y, groups=groups)
-    print(f"\nbest of {len(search.cv_results_['params'])} settings: {search.best_params_}, "
-          f"UA {search.best_score_:.3f} (chance 0.25)")
+    print(
+        f"\nbest of {len(search.cv_results_['params'])} settings: {search.best_params_}, "
+        f"UA {search.best_score_:.3f} (chance 0.25)"
+    )
 
 
 if __name__ == "__main__":

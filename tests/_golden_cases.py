@@ -28,17 +28,22 @@ def golden_file() -> Path:
 def clips():
     from zsfuse.testing import speechlike
 
-    return [speechlike(s, RATE, f0=110 + 20 * i, contour=("rise", "fall", "flat")[i % 3], seed=i)
-            for i, s in enumerate(SECONDS)]
+    return [
+        speechlike(s, RATE, f0=110 + 20 * i, contour=("rise", "fall", "flat")[i % 3], seed=i)
+        for i, s in enumerate(SECONDS)
+    ]
 
 
 ZS_CASES = {
     "zs_default": {},
-    "zs_logit_ensemble": dict(templates=("this person is feeling {}.", "a {} voice."), ensemble="logit",
-                              label_words={"angry": ("angry", "furious"), "happy": "joyful",
-                                           "neutral": "calm", "sad": ("sad", "unhappy")}),
-    "zs_proba_ensemble": dict(templates=("this person is feeling {}.", "a {} voice."), ensemble="proba",
-                              output="proba"),
+    "zs_logit_ensemble": dict(
+        templates=("this person is feeling {}.", "a {} voice."),
+        ensemble="logit",
+        label_words={"angry": ("angry", "furious"), "happy": "joyful", "neutral": "calm", "sad": ("sad", "unhappy")},
+    ),
+    "zs_proba_ensemble": dict(
+        templates=("this person is feeling {}.", "a {} voice."), ensemble="proba", output="proba"
+    ),
     "zs_amplified": dict(audio_repeats=3, text_repeats=2, text_repeat_unit="label"),
     "zs_zero_pad_mean": dict(pad_mode="zero", long_audio="mean", output="log_proba", text_repeats=3),
     "zs_repeat_start": dict(pad_mode="repeat", long_audio="start", audio_repeats=2),
@@ -58,8 +63,13 @@ FM_CASES = {
 def _builders():
     import zsfuse.testing as T
 
-    return {"wavlm": T.make_tiny_wavlm, "hubert": T.make_tiny_hubert, "wav2vec2": T.make_tiny_wav2vec2,
-            "whisper": T.make_tiny_whisper, "data2vec": T.make_tiny_data2vec}
+    return {
+        "wavlm": T.make_tiny_wavlm,
+        "hubert": T.make_tiny_hubert,
+        "wav2vec2": T.make_tiny_wav2vec2,
+        "whisper": T.make_tiny_whisper,
+        "data2vec": T.make_tiny_data2vec,
+    }
 
 
 def fusion_data():
@@ -113,8 +123,9 @@ def run_model_cases(tmp: Path):
 
         tiny = make_tiny_msclap(tmp / "msclap")
         for name, params in (("msclap_default", {}), ("msclap_amplified", dict(audio_repeats=2, text_repeats=2))):
-            zs = CLAPZeroShotTransformer(model=tiny.checkpoint, version="2023", text_model=tiny.text_model,
-                                         labels=LABELS, **common, **params)
+            zs = CLAPZeroShotTransformer(
+                model=tiny.checkpoint, version="2023", text_model=tiny.text_model, labels=LABELS, **common, **params
+            )
             out[name] = zs.fit().transform(waves)
     builders, folders = _builders(), {}
     for name, (kind, params) in FM_CASES.items():

@@ -55,5 +55,4 @@ def manifest(tmp_path_factory):
     """The demo corpus (3 speakers, one per fold; 3 clips per class and speaker, 1 s clips) and its manifest.csv."""
     from zsfuse.testing import write_demo_corpus
 
-    return write_demo_corpus(tmp_path_factory.mktemp("corpus"), n_speakers=3, clips_per_class=3, seconds=1.0,
-                             n_folds=3)
+    return write_demo_corpus(tmp_path_factory.mktemp("corpus"), n_speakers=3, clips_per_class=3, seconds=1.0, n_folds=3)

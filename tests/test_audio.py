@@ -77,7 +77,7 @@ def test_integer_pcm_arrays_are_scaled():
     pcm16 = np.array([-32768, -16384, 0, 16384, 32767], dtype=np.int16)
     expected = np.array([-1.0, -0.5, 0.0, 0.5, 32767 / 32768], dtype=np.float32)
     np.testing.assert_array_equal(Clips([pcm16], sampling_rate=8000)[0].wave, expected)
-    pcm32 = (pcm16.astype(np.int32) << 16)
+    pcm32 = pcm16.astype(np.int32) << 16
     np.testing.assert_array_equal(Clips([pcm32], sampling_rate=8000)[0].wave, expected)
     pcm8 = np.array([0, 64, 128, 192, 255], dtype=np.uint8)
     np.testing.assert_array_equal(
@@ -130,9 +130,7 @@ def test_window_long_clips():
     np.testing.assert_array_equal(window(wave, 4, long_audio="start"), [[0, 1, 2, 3]])
     np.testing.assert_array_equal(window(wave, 4, long_audio="center"), [[3, 4, 5, 6]])
     np.testing.assert_array_equal(window(wave, 5, long_audio="windows"), [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]])
-    np.testing.assert_array_equal(
-        window(wave, 4, long_audio="windows"), [[0, 1, 2, 3], [4, 5, 6, 7], [6, 7, 8, 9]]
-    )
+    np.testing.assert_array_equal(window(wave, 4, long_audio="windows"), [[0, 1, 2, 3], [4, 5, 6, 7], [6, 7, 8, 9]])
     np.testing.assert_array_equal(window(wave, 10), [wave])
     np.testing.assert_array_equal(window(wave[:3], 5, pad_mode="zero"), [[0, 1, 2, 0, 0]])
     np.testing.assert_array_equal(window(wave[1:4], 7, pad_mode="repeat"), [[1, 2, 3, 1, 2, 3, 1]])
@@ -254,11 +252,18 @@ def test_arrays_need_a_sampling_rate():
 def test_minimum_length_names_the_clip_and_the_reason(tmp_path):
     path = tmp_path / "short.wav"
     sf.write(path, sine(440, 0.01, 16000), 16000)
-    clips = Clips([sine(440, 1.0, 16000), path], sampling_rate=16000, min_seconds=0.025,
-                  min_reason="the receptive field of the model")
+    clips = Clips(
+        [sine(440, 1.0, 16000), path],
+        sampling_rate=16000,
+        min_seconds=0.025,
+        min_reason="the receptive field of the model",
+    )
     assert clips[0].seconds == 1.0
-    with pytest.raises(ClipError, match=r"clip 1 \('.*short.wav'\): is 0.010 s long, shorter than the "
-                       r"minimum of 0.025 s \(the receptive field of the model\)"):
+    with pytest.raises(
+        ClipError,
+        match=r"clip 1 \('.*short.wav'\): is 0.010 s long, shorter than the "
+        r"minimum of 0.025 s \(the receptive field of the model\)",
+    ):
         clips[1]
 
 

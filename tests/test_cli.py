@@ -6,12 +6,10 @@ import sys
 
 import numpy as np
 import pytest
-
 from _helpers import assert_one_line_error, run_cli
 
 from zsfuse.cli import main
 from zsfuse.testing import speechlike, write_wav
-
 
 pytestmark = pytest.mark.usefixtures("fresh_store")
 
@@ -32,9 +30,22 @@ def test_empty_root(capsys, tmp_path):
 def test_a_model_that_cannot_be_found_offline(capsys, manifest, tiny_wavlm_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-home"))
-    rc, _, err = run_cli(capsys, "evaluate", "--dataset", "manifest", "--root", manifest,
-                         "--clap", "someone/no-such-clap", "--fm", tiny_wavlm_dir, "--no-cache", "--no-progress",
-                         "--out", tmp_path / "out")
+    rc, _, err = run_cli(
+        capsys,
+        "evaluate",
+        "--dataset",
+        "manifest",
+        "--root",
+        manifest,
+        "--clap",
+        "someone/no-such-clap",
+        "--fm",
+        tiny_wavlm_dir,
+        "--no-cache",
+        "--no-progress",
+        "--out",
+        tmp_path / "out",
+    )
     assert_one_line_error(rc, err, "someone/no-such-clap")
 
 
@@ -43,16 +54,43 @@ def test_a_fold_with_a_class_missing_from_training(capsys, manifest, tiny_clap_d
     kept = [line for line in lines[1:] if ",sad," not in line or ",spk0," in line]
     sub = manifest.parent / "manifest-missing-class.csv"
     sub.write_text("\n".join([lines[0], *kept]) + "\n")
-    rc, _, err = run_cli(capsys, "evaluate", "--dataset", "manifest", "--root", sub, "--clap", tiny_clap_dir,
-                         "--fm", tiny_wavlm_dir, "--no-cache", "--no-progress", "--out", tmp_path / "out")
+    rc, _, err = run_cli(
+        capsys,
+        "evaluate",
+        "--dataset",
+        "manifest",
+        "--root",
+        sub,
+        "--clap",
+        tiny_clap_dir,
+        "--fm",
+        tiny_wavlm_dir,
+        "--no-cache",
+        "--no-progress",
+        "--out",
+        tmp_path / "out",
+    )
     assert_one_line_error(rc, err, "sad", "no training clip")
 
 
 def test_a_bad_grid_file(capsys, manifest, tiny_clap_dir, tiny_wavlm_dir, tmp_path):
     grid = tmp_path / "grid.json"
     grid.write_text("{not json")
-    rc, _, err = run_cli(capsys, "evaluate", "--dataset", "manifest", "--root", manifest, "--grid", grid,
-                         "--clap", tiny_clap_dir, "--fm", tiny_wavlm_dir, "--no-cache")
+    rc, _, err = run_cli(
+        capsys,
+        "evaluate",
+        "--dataset",
+        "manifest",
+        "--root",
+        manifest,
+        "--grid",
+        grid,
+        "--clap",
+        tiny_clap_dir,
+        "--fm",
+        tiny_wavlm_dir,
+        "--no-cache",
+    )
     assert_one_line_error(rc, err, "not valid JSON")
 
 
@@ -98,8 +136,9 @@ def test_no_command_prints_help(capsys):
 
 @pytest.mark.slow
 def test_demo_runs_end_to_end(capsys, tmp_path):
-    rc, out, err = run_cli(capsys, "demo", "--out", tmp_path / "demo", "--speakers", "3", "--clips-per-class", "2",
-                           "--no-progress")
+    rc, out, err = run_cli(
+        capsys, "demo", "--out", tmp_path / "demo", "--speakers", "3", "--clips-per-class", "2", "--no-progress"
+    )
     assert rc == 0, err
     assert "not emotion recognition" in err
     for system in ("fm_baseline", "zero_shot", "zs_fuse"):
@@ -112,13 +151,23 @@ def test_demo_runs_end_to_end(capsys, tmp_path):
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory):
     folder = tmp_path_factory.mktemp("clips")
-    return [write_wav(folder / f"c{i}.wav", speechlike(1.0, 16000, f0=100 + 40 * i, seed=i), 16000)
-            for i in range(3)]
+    return [write_wav(folder / f"c{i}.wav", speechlike(1.0, 16000, f0=100 + 40 * i, seed=i), 16000) for i in range(3)]
 
 
 def test_zero_shot_command(capsys, clips, tiny_clap_dir):
-    rc, out, err = run_cli(capsys, "zero-shot", *clips, "--labels", "angry,sad", "--model", tiny_clap_dir,
-                           "--device", "cpu", "--no-cache", "--json")
+    rc, out, err = run_cli(
+        capsys,
+        "zero-shot",
+        *clips,
+        "--labels",
+        "angry,sad",
+        "--model",
+        tiny_clap_dir,
+        "--device",
+        "cpu",
+        "--no-cache",
+        "--json",
+    )
     assert rc == 0, err
     rows = json.loads(out)
     assert [r["file"] for r in rows] == [str(c) for c in clips]
@@ -126,19 +175,20 @@ def test_zero_shot_command(capsys, clips, tiny_clap_dir):
         assert set(r["proba"]) == {"angry", "sad"}
         assert abs(sum(r["proba"].values()) - 1) < 1e-5
         assert r["label"] == max(r["proba"], key=r["proba"].get)
-    rc, table, _ = run_cli(capsys, "zero-shot", *clips, "--labels", "angry,sad", "--model", tiny_clap_dir,
-                           "--device", "cpu", "--no-cache")
+    rc, table, _ = run_cli(
+        capsys, "zero-shot", *clips, "--labels", "angry,sad", "--model", tiny_clap_dir, "--device", "cpu", "--no-cache"
+    )
     assert rc == 0 and "c0.wav" in table and "angry" in table.splitlines()[0]
 
 
 def test_zero_shot_missing_file(capsys, tiny_clap_dir, tmp_path):
-    rc, _, err = run_cli(capsys, "zero-shot", tmp_path / "gone.wav", "--labels", "angry,sad", "--model",
-                         tiny_clap_dir, "--no-cache")
+    rc, _, err = run_cli(
+        capsys, "zero-shot", tmp_path / "gone.wav", "--labels", "angry,sad", "--model", tiny_clap_dir, "--no-cache"
+    )
     assert_one_line_error(rc, err, "gone.wav")
 
 
-def test_predict_command_matches_the_saved_pipeline(capsys, clips, manifest, tiny_clap_dir, tiny_wavlm_dir,
-                                                    tmp_path):
+def test_predict_command_matches_the_saved_pipeline(capsys, clips, manifest, tiny_clap_dir, tiny_wavlm_dir, tmp_path):
     import zsfuse
     from zsfuse.datasets import load_dataset
 
@@ -150,8 +200,9 @@ def test_predict_command_matches_the_saved_pipeline(capsys, clips, manifest, tin
     assert rc == 0, err
     rows = json.loads(out)
     assert [r["label"] for r in rows] == list(pipe.predict(clips))
-    np.testing.assert_allclose([[r["proba"][c] for c in pipe.classes_] for r in rows], pipe.predict_proba(clips),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        [[r["proba"][c] for c in pipe.classes_] for r in rows], pipe.predict_proba(clips), atol=1e-6
+    )
 
 
 def test_predict_missing_model(capsys, clips, tmp_path):

@@ -55,33 +55,35 @@ AUDIO_EXPECTED = {
     "check_n_features_in": "X is a sequence of clips: there is no feature count, so no n_features_in_.",
     "check_n_features_in_after_fitting": "X is a sequence of clips: no n_features_in_ to check against.",
     "check_transformer_general": "a different number of columns is a different clip length, which "
-                                 "is valid input, not an error.",
+    "is valid input, not an error.",
     "check_transformer_general(readonly_memmap=True)": "as check_transformer_general.",
     "check_complex_data": "complex samples are refused with a ClipError naming the clip, not with "
-                          "scikit-learn's 'Complex data not supported'.",
+    "scikit-learn's 'Complex data not supported'.",
     "check_dtype_object": "a 2-D object array is not a sequence of clips (a 1-D object array of clips is).",
     "check_estimators_empty_data_messages": "fit learns nothing from audio (X may even be None), so an "
-                                            "empty X is not an error in fit.",
+    "empty X is not an error in fit.",
     "check_estimator_sparse_tag": "a sparse matrix is not a sequence of clips; it is refused, but "
-                                  "not with the message the check looks for.",
+    "not with the message the check looks for.",
     "check_transformer_data_not_an_array": "an object with only __array__ is not a sequence of clips "
-                                           "(lists, tuples, 1-D object arrays, Series, 2-D arrays are).",
+    "(lists, tuples, 1-D object arrays, Series, 2-D arrays are).",
     "check_fit2d_predict1d": "a 1-D array is refused with 'X must be a sequence of clips: pass [wave] "
-                             "for one clip', not scikit-learn's 'Reshape your data'.",
+    "for one clip', not scikit-learn's 'Reshape your data'.",
 }
 
 #: Both transformers check the structure of X in fit (before any model loads).
-AUDIO_EXPECTED.update({
-    "check_estimator_sparse_array": "a sparse array is not a sequence of clips; refused as a clip of "
-                                    "dtype object, not with a message that says 'sparse'.",
-    "check_estimator_sparse_matrix": "as check_estimator_sparse_array.",
-})
+AUDIO_EXPECTED.update(
+    {
+        "check_estimator_sparse_array": "a sparse array is not a sequence of clips; refused as a clip of "
+        "dtype object, not with a message that says 'sparse'.",
+        "check_estimator_sparse_matrix": "as check_estimator_sparse_array.",
+    }
+)
 
 #: Only the zero-shot transformer, whose fit reads ``y`` (its classes).
 CLAP_EXPECTED = {
     **AUDIO_EXPECTED,
     "check_fit2d_1sample": "with labels=None the classes come from y, and a one-class y is refused "
-                           "with 'zero-shot classification needs at least 2 classes'.",
+    "with 'zero-shot classification needs at least 2 classes'.",
 }
 
 FM_EXPECTED = AUDIO_EXPECTED
@@ -113,8 +115,10 @@ def _expected(estimator):
 # CLAP: the checks' rows are clips at 16 kHz, looped to fill the 10 s window; FM: at 40 Hz, so
 # that even a 10-sample row is 0.25 s (4000 samples) once resampled to the model's 16 kHz.
 @parametrize_with_checks(
-    [ClapView(model="tiny-clap", sampling_rate=16000, device="cpu"),
-     FMView(model="tiny-wavlm", sampling_rate=40, device="cpu")],
+    [
+        ClapView(model="tiny-clap", sampling_rate=16000, device="cpu"),
+        FMView(model="tiny-wavlm", sampling_rate=40, device="cpu"),
+    ],
     expected_failed_checks=_expected,
     **_STRICT,
 )
@@ -134,11 +138,17 @@ def test_the_tabular_view_changes_only_the_tags():
 # -- parameters: one declared constraint each, checked in fit -------------------------------------------------
 
 
-@pytest.mark.parametrize("make", [
-    lambda clap, fm: CLAPZeroShotTransformer(model=clap, labels=("angry", "sad"), sampling_rate=16000, device="cpu"),
-    lambda clap, fm: FMEmbeddingTransformer(model=fm, sampling_rate=16000, device="cpu"),
-    lambda clap, fm: LateFusionClassifier(),
-], ids=["CLAPZeroShotTransformer", "FMEmbeddingTransformer", "LateFusionClassifier"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda clap, fm: CLAPZeroShotTransformer(
+            model=clap, labels=("angry", "sad"), sampling_rate=16000, device="cpu"
+        ),
+        lambda clap, fm: FMEmbeddingTransformer(model=fm, sampling_rate=16000, device="cpu"),
+        lambda clap, fm: LateFusionClassifier(),
+    ],
+    ids=["CLAPZeroShotTransformer", "FMEmbeddingTransformer", "LateFusionClassifier"],
+)
 def test_param_validation(make, tiny_clap_dir, tiny_wavlm_dir):
     estimator = make(tiny_clap_dir, tiny_wavlm_dir)
     clear_model_cache()

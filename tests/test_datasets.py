@@ -97,8 +97,10 @@ def make_emodb(root):
 
 
 def make_tess(root):
-    folders = {"OAF": ("OAF_angry", "OAF_Fear", "OAF_Pleasant_surprise", "OAF_neutral"),
-               "YAF": ("YAF_angry", "YAF_fear", "YAF_pleasant_surprised", "YAF_neutral")}
+    folders = {
+        "OAF": ("OAF_angry", "OAF_Fear", "OAF_Pleasant_surprise", "OAF_neutral"),
+        "YAF": ("YAF_angry", "YAF_fear", "YAF_pleasant_surprised", "YAF_neutral"),
+    }
     for speaker, names in folders.items():
         for folder in names:
             emotion = folder.split("_", 1)[1].lower()
@@ -124,8 +126,12 @@ def make_iemocap(root, sessions=range(1, 6), extra=None):
             lines = ["% [START_TIME - END_TIME] TURN_NAME EMOTION [V, A, D]", ""]
             for t, (suffix, code) in enumerate(utterances):
                 utterance = f"{name}_{suffix}"
-                lines += [f"[{t * 2.5:.4f} - {t * 2.5 + 2:.4f}]\t{utterance}\t{code}\t[2.5000, 2.5000, 2.5000]",
-                          "C-E2:\tNeutral;\t()", "A-E3:\tval 3; act 2; dom  2;\t()", ""]
+                lines += [
+                    f"[{t * 2.5:.4f} - {t * 2.5 + 2:.4f}]\t{utterance}\t{code}\t[2.5000, 2.5000, 2.5000]",
+                    "C-E2:\tNeutral;\t()",
+                    "A-E3:\tval 3; act 2; dom  2;\t()",
+                    "",
+                ]
                 clip(session / "sentences" / "wav" / name / f"{utterance}.wav")
             (evaluation / f"{name}.txt").write_text("\n".join(lines))
         (evaluation / "Categorical").mkdir(exist_ok=True)
@@ -178,15 +184,26 @@ def iemocap(tmp_path_factory):
 
 
 def test_import_loads_neither_torch_nor_transformers():
-    code = ("import sys, zsfuse.datasets\n"
-            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers', 'msclap'))\n"
-            "assert not heavy, heavy\n")
+    code = (
+        "import sys, zsfuse.datasets\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers', 'msclap'))\n"
+        "assert not heavy, heavy\n"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_datasets_names_and_unknown_name():
-    assert set(DATASETS) == {"emobox", "ravdess", "crema-d", "iemocap", "emo-db", "tess", "msp-podcast",
-                             "manifest", "folders"}
+    assert set(DATASETS) == {
+        "emobox",
+        "ravdess",
+        "crema-d",
+        "iemocap",
+        "emo-db",
+        "tess",
+        "msp-podcast",
+        "manifest",
+        "folders",
+    }
     with pytest.raises(DatasetError) as err:
         load_dataset("savee", "/nowhere")
     for name in DATASETS:
@@ -232,8 +249,9 @@ def test_unknown_option_names_the_valid_ones(tmp_path):
     assert len(ds) == 20
 
 
-@pytest.mark.parametrize("name", ["ravdess", "crema-d", "iemocap", "emo-db", "tess", "msp-podcast", "emobox",
-                                  "manifest", "folders"])
+@pytest.mark.parametrize(
+    "name", ["ravdess", "crema-d", "iemocap", "emo-db", "tess", "msp-podcast", "emobox", "manifest", "folders"]
+)
 def test_empty_root_says_what_layout_was_expected(tmp_path, name):
     with pytest.raises(DatasetError, match="expected") as err:
         load_dataset(name, tmp_path)
@@ -252,8 +270,9 @@ def test_dataset_and_fold_containers():
         fold.name = "g"
     with pytest.raises(ValueError, match="both"):
         Fold("f", [0, 1], [1])
-    ds = Dataset("manifest", "/r", "kfold", ("/a.wav", "/b.wav", "/c.wav"), ["x", "y", "x"], ["s1", "s2", "s3"],
-                 (fold,), {})
+    ds = Dataset(
+        "manifest", "/r", "kfold", ("/a.wav", "/b.wav", "/c.wav"), ["x", "y", "x"], ["s1", "s2", "s3"], (fold,), {}
+    )
     assert len(ds) == 3 and ds.classes == ("x", "y")
     assert ds.labels.dtype == object and not ds.labels.flags.writeable
     sub = ds.subset([0, 2])
@@ -363,8 +382,7 @@ def test_tess_tolerates_folder_spellings(tmp_path):
     assert_well_formed(ds)
     assert [f.name for f in ds.folds] == ["OAF", "YAF"]
     assert ds.classes == ("ang", "fea", "neu", "sur")
-    assert dict(zip(*np.unique(ds.labels.astype(str), return_counts=True))) == {"ang": 4, "fea": 4, "neu": 4,
-                                                                                "sur": 4}
+    assert dict(zip(*np.unique(ds.labels.astype(str), return_counts=True))) == {"ang": 4, "fea": 4, "neu": 4, "sur": 4}
     # a file named <SPEAKER>_<word> takes its emotion from its folder
     extra = clip(tmp_path / "YAF_Sad" / "YAF_dog.wav")
     ds = load_tess(tmp_path)
@@ -392,8 +410,7 @@ def test_iemocap_four_classes_and_sessions(iemocap):
     assert len(ds) == 30  # 8 labelled utterances per session, fru and xxx excluded
     assert ds.info["excluded"] == {"fru": 5, "xxx": 5}
     assert dict(zip(*np.unique(ds.labels.astype(str), return_counts=True)))["hap"] == 10  # exc merged into hap
-    i = ds.paths.index(str(iemocap / "Session1" / "sentences" / "wav" / "Ses01F_impro01" /
-                           "Ses01F_impro01_M000.wav"))
+    i = ds.paths.index(str(iemocap / "Session1" / "sentences" / "wav" / "Ses01F_impro01" / "Ses01F_impro01_M000.wav"))
     assert ds.labels[i] == "hap" and ds.speakers[i] == "Ses01M"  # the utterance's letter, not the dialog's
     assert set(ds.speakers.tolist()) == {f"Ses{n:02d}{g}" for n in range(1, 6) for g in "FM"}
     for n, fold in enumerate(ds.folds, 1):
@@ -442,8 +459,11 @@ def test_msp_podcast_official_split(tmp_path):
     assert ds.info["excluded"] == {"O": 1, "X": 1}
     assert ds.info["split_counts"]["Test2"] == 2 and ds.info["unknown_speaker_clips"] == 3
     unknown = sorted(s for s in ds.speakers.tolist() if s.startswith("unknown"))
-    assert unknown == ["unknown:MSP-PODCAST_0002_0002", "unknown:MSP-PODCAST_0002_0003",
-                       "unknown:MSP-PODCAST_0006_0002"]  # never one shared "Unknown" speaker
+    assert unknown == [
+        "unknown:MSP-PODCAST_0002_0002",
+        "unknown:MSP-PODCAST_0002_0003",
+        "unknown:MSP-PODCAST_0006_0002",
+    ]  # never one shared "Unknown" speaker
     merged = load_msp_podcast(tmp_path, merge_valid=True, test_set="test2")
     assert merged.folds[0].name == "Test2" and len(merged.folds[0].train) == 6
     assert merged.folds[0].valid.size == 0 and "con" in merged.classes
@@ -483,9 +503,18 @@ def write_jsonl(path, records):
 
 
 def emobox_record(name, wav, emo):
-    return {"key": f"{name}-{os.path.splitext(os.path.basename(wav))[0]}", "dataset": name, "wav": wav,
-            "type": "raw", "sample_rate": 16000, "num_frame": 1600, "task": "category", "length": 0.1,
-            "emo": emo, "channel": 1}
+    return {
+        "key": f"{name}-{os.path.splitext(os.path.basename(wav))[0]}",
+        "dataset": name,
+        "wav": wav,
+        "type": "raw",
+        "sample_rate": 16000,
+        "num_frame": 1600,
+        "task": "category",
+        "length": 0.1,
+        "emo": emo,
+        "channel": 1,
+    }
 
 
 def make_emobox_iemocap(data, audio_root, old="/home/emobox/downloads/iemocap", valid=False):
@@ -508,16 +537,18 @@ def make_emobox_iemocap(data, audio_root, old="/home/emobox/downloads/iemocap", 
             train_records = train_records[2:]
         write_jsonl(folder / f"fold_{k}" / f"iemocap_train_fold_{k}.jsonl", train_records)
         write_jsonl(folder / f"fold_{k}" / f"iemocap_test_fold_{k}.jsonl", by_session[test])
-    (folder / "label_map.json").write_text(json.dumps(
-        {"neu": "Neutral", "hap": "Happy", "ang": "Angry", "sad": "Sad", "exc": "Happy"}))
+    (folder / "label_map.json").write_text(
+        json.dumps({"neu": "Neutral", "hap": "Happy", "ang": "Angry", "sad": "Sad", "exc": "Happy"})
+    )
     return folder
 
 
 def test_emobox_prefix_remap_label_map_and_speakers(tmp_path):
     audio = tmp_path / "my" / "IEMOCAP"
     make_emobox_iemocap(tmp_path / "EmoBox" / "data", audio)
-    ds = load_dataset("emobox", tmp_path / "EmoBox" / "data", dataset="iemocap",
-                      prefix=("/home/emobox/downloads/iemocap", str(audio)))
+    ds = load_dataset(
+        "emobox", tmp_path / "EmoBox" / "data", dataset="iemocap", prefix=("/home/emobox/downloads/iemocap", str(audio))
+    )
     assert_well_formed(ds)
     assert ds.name == "emobox" and ds.info["emobox_dataset"] == "iemocap"
     assert all(p.startswith(str(audio) + os.sep) for p in ds.paths)
@@ -527,11 +558,15 @@ def test_emobox_prefix_remap_label_map_and_speakers(tmp_path):
     assert ds.labels[i] == "Happy" and ds.speakers[i] == "Ses01M"
     assert ds.info["speakers_from_key"] == 0
     assert set(ds.speakers[ds.folds[0].test].tolist()) == {"Ses01F", "Ses01M"}
-    one = load_emobox(tmp_path / "EmoBox" / "data" / "iemocap", fold=2,
-                      prefix={"/home/emobox/downloads/iemocap/": str(audio)})
+    one = load_emobox(
+        tmp_path / "EmoBox" / "data" / "iemocap", fold=2, prefix={"/home/emobox/downloads/iemocap/": str(audio)}
+    )
     assert [f.name for f in one.folds] == ["fold_2"] and len(one) == len(ds)
-    over = load_emobox(tmp_path / "EmoBox" / "data", prefix=("/home/emobox/downloads/iemocap", str(audio)),
-                       class_map={"Happy": "hap", "ang": None})
+    over = load_emobox(
+        tmp_path / "EmoBox" / "data",
+        prefix=("/home/emobox/downloads/iemocap", str(audio)),
+        class_map={"Happy": "hap", "ang": None},
+    )
     assert "hap" in over.classes and "Angry" not in over.classes and over.info["excluded"] == {"ang": 2}
 
 
@@ -598,14 +633,14 @@ def write_manifest(path, rows, header=("path", "label", "speaker", "fold")):
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory):
     root = tmp_path_factory.mktemp("tree")
-    return root, make_audio_tree(root / "audio", labels=("angry", "happy", "sad"), n_speakers=3, n_per_class=1,
-                                 seconds=0.1)
+    return root, make_audio_tree(
+        root / "audio", labels=("angry", "happy", "sad"), n_speakers=3, n_per_class=1, seconds=0.1
+    )
 
 
 def test_manifest_folds_relative_paths(tree):
     root, records = tree
-    rows = [(os.path.relpath(r["path"], root), r["label"], r["speaker"], int(r["speaker"][-1]) + 1)
-            for r in records]
+    rows = [(os.path.relpath(r["path"], root), r["label"], r["speaker"], int(r["speaker"][-1]) + 1) for r in records]
     ds = load_dataset("manifest", write_manifest(root / "manifest.csv", rows))
     assert_well_formed(ds)
     assert ds.protocol == "fold" and [f.name for f in ds.folds] == ["fold_1", "fold_2", "fold_3"]
@@ -631,9 +666,15 @@ def test_manifest_fold_that_leaks_a_speaker(tree, tmp_path):
 
 def test_manifest_jsonl_split_and_missing_file(tree, tmp_path):
     root, records = tree
-    lines = [{"file": r["path"], "emotion": r["label"], "speaker": r["speaker"],
-              "split": "test" if r["speaker"] == "spk2" else "dev" if r["speaker"] == "spk1" else "train"}
-             for r in records]
+    lines = [
+        {
+            "file": r["path"],
+            "emotion": r["label"],
+            "speaker": r["speaker"],
+            "split": "test" if r["speaker"] == "spk2" else "dev" if r["speaker"] == "spk1" else "train",
+        }
+        for r in records
+    ]
     manifest = tmp_path / "m.jsonl"
     write_jsonl(manifest, lines)
     ds = load_dataset("manifest", manifest)

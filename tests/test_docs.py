@@ -14,8 +14,8 @@
 
 from __future__ import annotations
 
-import inspect
 import doctest
+import inspect
 import re
 from pathlib import Path
 from unittest import SkipTest
@@ -30,9 +30,14 @@ from sybil.parsers.markdown import ClearNamespaceParser, PythonCodeBlockParser, 
 REPO = Path(__file__).resolve().parent.parent
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
 SYBIL = sybil.Sybil(
-    parsers=[PythonCodeBlockParser(doctest_optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE), SkipParser(),
-             ClearNamespaceParser()],
-    patterns=["*.md"], path=str(REPO))
+    parsers=[
+        PythonCodeBlockParser(doctest_optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE),
+        SkipParser(),
+        ClearNamespaceParser(),
+    ],
+    patterns=["*.md"],
+    path=str(REPO),
+)
 
 pytestmark = pytest.mark.usefixtures("fresh_store")
 
@@ -50,8 +55,11 @@ class _DocumentRun:
         self.outcomes = []
 
     def code_examples(self):
-        return [i for i, ex in enumerate(self.examples) if not isinstance(ex.region.evaluator, Skipper)
-                and type(ex.region.evaluator).__name__ != "ClearNamespace"]
+        return [
+            i
+            for i, ex in enumerate(self.examples)
+            if not isinstance(ex.region.evaluator, Skipper) and type(ex.region.evaluator).__name__ != "ClearNamespace"
+        ]
 
     def run_to(self, k):
         while len(self.outcomes) <= k:
@@ -118,7 +126,8 @@ def test_skipped_blocks_say_why():
         for match in re.finditer(r"<!--\s*skip:\s*(\w+)(.*?)-->", path.read_text(encoding="utf-8"), re.S):
             if match[1] in ("next", "start"):
                 assert re.fullmatch(r'\s*"[^"]{10,}"\s*', match[2]), (
-                    f"{_rel(path)}: a skip marker without a reason: {match[0]!r}")
+                    f"{_rel(path)}: a skip marker without a reason: {match[0]!r}"
+                )
 
 
 # -- every parameter and option documented with its default ---------------------------------------------------
@@ -156,8 +165,11 @@ def _shown(value):
     return {f"`{value!r}`"}
 
 
-ESTIMATOR_PAGES = {"CLAPZeroShotTransformer": "docs/zero_shot.md", "FMEmbeddingTransformer": "docs/fm.md",
-                   "LateFusionClassifier": "docs/fusion.md"}
+ESTIMATOR_PAGES = {
+    "CLAPZeroShotTransformer": "docs/zero_shot.md",
+    "FMEmbeddingTransformer": "docs/fm.md",
+    "LateFusionClassifier": "docs/fusion.md",
+}
 
 
 @pytest.mark.parametrize("name", sorted(ESTIMATOR_PAGES))
@@ -174,8 +186,10 @@ def test_every_estimator_parameter_is_documented_with_its_default(name):
     assert not missing, f"{page} lacks a parameter row with its default for: {', '.join(missing)}"
 
 
-@pytest.mark.parametrize(("function", "page"), [("zsfuse.make_zsfuse_pipeline", "docs/fusion.md"),
-                                                ("zsfuse.evaluation.evaluate", "docs/commands/evaluate.md")])
+@pytest.mark.parametrize(
+    ("function", "page"),
+    [("zsfuse.make_zsfuse_pipeline", "docs/fusion.md"), ("zsfuse.evaluation.evaluate", "docs/commands/evaluate.md")],
+)
 def test_every_keyword_is_documented_with_its_default(function, page):
     import importlib
 

@@ -22,8 +22,11 @@ def modules_with_examples():
     found = []
     for name in sorted(n for n in names if n != "zsfuse.__main__"):  # __main__ runs the command line
         module = importlib.import_module(name)
-        tests = [t for t in doctest.DocTestFinder().find(module) if t.examples and t.filename
-                 and t.filename.startswith(zsfuse.__path__[0])]
+        tests = [
+            t
+            for t in doctest.DocTestFinder().find(module)
+            if t.examples and t.filename and t.filename.startswith(zsfuse.__path__[0])
+        ]
         if tests:
             found.append(name)
     return found

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from _helpers import assert_one_line_error, run_cli
 
 import zsfuse
@@ -55,11 +54,14 @@ def test_a_wav_file_cut_short_decodes_the_frames_it_holds(tmp_path):
     assert clip.wave.shape == (1000,) and clip.rate == RATE
 
 
-@pytest.mark.parametrize("item, needle", [
-    (np.ones(100, np.complex64), "dtype complex64"),
-    (np.ones(100, bool), "dtype bool"),
-    (None, "NoneType"),
-])
+@pytest.mark.parametrize(
+    "item, needle",
+    [
+        (np.ones(100, np.complex64), "dtype complex64"),
+        (np.ones(100, bool), "dtype bool"),
+        (None, "NoneType"),
+    ],
+)
 def test_complex_bool_or_none_clips_are_named(item, needle):
     with pytest.raises(ClipError, match=rf"clip 1: .*{needle}.*float or integer samples"):
         Clips([np.zeros(100, np.float32), item], sampling_rate=RATE)
@@ -72,10 +74,13 @@ def test_a_folder_as_a_clip_is_named_when_x_is_read(tmp_path):
         Clips([folder])  # the structure check, before anything is decoded (and before any model loads in fit)
 
 
-@pytest.mark.parametrize("make_x, match", [
-    (lambda pd: pd.DataFrame({"a": [np.zeros(10)], "b": [np.zeros(10)]}), "DataFrame with 2 columns"),
-    (lambda pd: (w for w in [np.zeros(10)]), "got generator"),
-])
+@pytest.mark.parametrize(
+    "make_x, match",
+    [
+        (lambda pd: pd.DataFrame({"a": [np.zeros(10)], "b": [np.zeros(10)]}), "DataFrame with 2 columns"),
+        (lambda pd: (w for w in [np.zeros(10)]), "got generator"),
+    ],
+)
 def test_x_that_is_a_two_column_dataframe_or_a_generator(make_x, match):
     pd = pytest.importorskip("pandas")
     with pytest.raises(ValueError, match=match):
@@ -91,13 +96,16 @@ def test_a_10_ms_clip_is_padded_by_the_zero_shot_transformer(tiny_clap_dir):
 # -- labels and prompts ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("labels, match", [
-    (("angry", "angry", "sad"), r"labels must be distinct, got \['angry', 'angry', 'sad'\]"),
-    ((), r"at least 2 classes, got \[\]"),
-    ("angry", r"at least 2 classes, got \['angry'\]"),
-    (None, "the classes are unknown"),
-    (("a", 1), "mutually sortable"),
-])
+@pytest.mark.parametrize(
+    "labels, match",
+    [
+        (("angry", "angry", "sad"), r"labels must be distinct, got \['angry', 'angry', 'sad'\]"),
+        ((), r"at least 2 classes, got \[\]"),
+        ("angry", r"at least 2 classes, got \['angry'\]"),
+        (None, "the classes are unknown"),
+        (("a", 1), "mutually sortable"),
+    ],
+)
 def test_bad_label_sets_fail_before_any_model_loads(tiny_clap_dir, labels, match):
     clear_model_cache()
     with pytest.raises(ValueError, match=match):
@@ -106,8 +114,9 @@ def test_bad_label_sets_fail_before_any_model_loads(tiny_clap_dir, labels, match
 
 
 def test_a_template_string_is_one_template(tiny_clap_dir):
-    zs = CLAPZeroShotTransformer(model=tiny_clap_dir, labels=("angry", "sad"), templates="a {} voice",
-                                 device="cpu").fit()
+    zs = CLAPZeroShotTransformer(
+        model=tiny_clap_dir, labels=("angry", "sad"), templates="a {} voice", device="cpu"
+    ).fit()
     assert zs.prompts_ == [["a angry voice"], ["a sad voice"]]
 
 
@@ -116,8 +125,9 @@ def test_an_empty_label_is_refused(tiny_clap_dir):
         with pytest.raises(ValueError, match="must not be empty or blank"):
             CLAPZeroShotTransformer(model=tiny_clap_dir, labels=labels, device="cpu").fit()
     with pytest.raises(ValueError, match="non-empty string"):
-        CLAPZeroShotTransformer(model=tiny_clap_dir, labels=("angry", "sad"),
-                                label_words={"angry": "angry", "sad": ""}, device="cpu").fit()
+        CLAPZeroShotTransformer(
+            model=tiny_clap_dir, labels=("angry", "sad"), label_words={"angry": "angry", "sad": ""}, device="cpu"
+        ).fit()
 
 
 # -- models ------------------------------------------------------------------------------------------------
@@ -155,8 +165,10 @@ def test_device_cuda_without_a_gpu_fails_before_any_model_loads(tiny_clap_dir, t
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
     clear_model_cache()
-    steps = [CLAPZeroShotTransformer(model=tiny_clap_dir, labels=LABELS, device="cuda"),
-             FMEmbeddingTransformer(model=tiny_wavlm_dir, device="cuda")]
+    steps = [
+        CLAPZeroShotTransformer(model=tiny_clap_dir, labels=LABELS, device="cuda"),
+        FMEmbeddingTransformer(model=tiny_wavlm_dir, device="cuda"),
+    ]
     for step in steps:
         with pytest.raises(ValueError, match="device='cuda' but CUDA is not available here"):
             step.fit()
@@ -167,7 +179,11 @@ def test_device_cuda_without_a_gpu_fails_before_any_model_loads(tiny_clap_dir, t
 
 
 def test_the_fm_transformer_takes_only_true_or_false_as_trust_remote_code(tiny_wavlm_dir):
-    with pytest.raises(ValueError, match=r"The 'trust_remote_code' parameter of FMEmbeddingTransformer must be an instance of 'bool'.*Got 'yes' instead"):
+    with pytest.raises(
+        ValueError,
+        match=r"The 'trust_remote_code' parameter of FMEmbeddingTransformer must be an instance of 'bool'"
+        r".*Got 'yes' instead",
+    ):
         FMEmbeddingTransformer(model=tiny_wavlm_dir, device="cpu", trust_remote_code="yes").fit()
 
 
@@ -177,8 +193,10 @@ def test_the_fm_transformer_takes_only_true_or_false_as_trust_remote_code(tiny_w
 def test_y_must_be_one_label_per_clip_before_any_model_loads(tiny_clap_dir, tiny_wavlm_dir):
     clear_model_cache()
     X = [speechlike(1.0, RATE)] * 2
-    for step in (CLAPZeroShotTransformer(model=tiny_clap_dir, labels=LABELS, sampling_rate=RATE),
-                 FMEmbeddingTransformer(model=tiny_wavlm_dir, sampling_rate=RATE)):
+    for step in (
+        CLAPZeroShotTransformer(model=tiny_clap_dir, labels=LABELS, sampling_rate=RATE),
+        FMEmbeddingTransformer(model=tiny_wavlm_dir, sampling_rate=RATE),
+    ):
         with pytest.raises(ValueError, match=r"y must be 1-D \(one label per clip\), got shape \(2, 1\)"):
             step.fit(X, [["sad"], ["happy"]])
     with pytest.raises(ValueError, match=r"y holds 0 class\(es\)"):
@@ -221,40 +239,76 @@ def test_ctrl_c_in_a_command_exits_130_with_a_resume_hint(capsys, monkeypatch, t
     assert "interrupted. Run the same command again to resume" in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("name, content, needle", [
-    ("grid.toml", "x = [1,\n", "is not valid TOML"),
-    ("grid.json", "[1, 2]", "must hold an object of parameter -> list of values"),
-    ("grid.json", "{}", "non-empty mapping"),
-    ("grid.json", '{"zs__audio_repeats": 2}', "must be a non-empty list of values"),
-    ("grid.json", '{"zs__nosuch": [1]}', "which the pipeline does not have"),
-    ("absent.json", None, "does not exist"),
-])
-def test_bad_grid_files_fail_before_any_extraction(capsys, manifest, tiny_clap_dir, tiny_wavlm_dir, tmp_path,
-                                                  name, content, needle):
+@pytest.mark.parametrize(
+    "name, content, needle",
+    [
+        ("grid.toml", "x = [1,\n", "is not valid TOML"),
+        ("grid.json", "[1, 2]", "must hold an object of parameter -> list of values"),
+        ("grid.json", "{}", "non-empty mapping"),
+        ("grid.json", '{"zs__audio_repeats": 2}', "must be a non-empty list of values"),
+        ("grid.json", '{"zs__nosuch": [1]}', "which the pipeline does not have"),
+        ("absent.json", None, "does not exist"),
+    ],
+)
+def test_bad_grid_files_fail_before_any_extraction(
+    capsys, manifest, tiny_clap_dir, tiny_wavlm_dir, tmp_path, name, content, needle
+):
     grid = tmp_path / name
     if content is not None:
         grid.write_text(content)
     clear_model_cache()
-    rc, out, err = run_cli(capsys, "evaluate", "--dataset", "manifest", "--root", manifest, "--grid", grid,
-                           "--clap", tiny_clap_dir, "--fm", tiny_wavlm_dir, "--no-cache", "--out", tmp_path / "out")
+    rc, out, err = run_cli(
+        capsys,
+        "evaluate",
+        "--dataset",
+        "manifest",
+        "--root",
+        manifest,
+        "--grid",
+        grid,
+        "--clap",
+        tiny_clap_dir,
+        "--fm",
+        tiny_wavlm_dir,
+        "--no-cache",
+        "--out",
+        tmp_path / "out",
+    )
     assert_one_line_error(rc, err, needle)
     # with progress on, extraction would print "zsfuse: extracting ..." (on stdout)
     assert "extracting" not in out + err and cached_models() == []
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("extra, needle", [
-    (["--classes", "angry", "--no-cache"], "at least 2 classes"),
-    (["--n-jobs", "2", "--no-cache"], "n_jobs > 1 needs a cache_dir"),
-    (["--folds", "9", "--no-cache"], "unknown fold '9'"),
-    (["--set", "layers", "--no-cache"], "must look like KEY=VALUE"),
-    (["--set", "nosuch=1", "--no-cache"], "has a parameter 'nosuch'"),
-])
-def test_bad_evaluate_options_fail_before_any_extraction(capsys, manifest, tiny_clap_dir, tiny_wavlm_dir, tmp_path,
-                                                         extra, needle):
+@pytest.mark.parametrize(
+    "extra, needle",
+    [
+        (["--classes", "angry", "--no-cache"], "at least 2 classes"),
+        (["--n-jobs", "2", "--no-cache"], "n_jobs > 1 needs a cache_dir"),
+        (["--folds", "9", "--no-cache"], "unknown fold '9'"),
+        (["--set", "layers", "--no-cache"], "must look like KEY=VALUE"),
+        (["--set", "nosuch=1", "--no-cache"], "has a parameter 'nosuch'"),
+    ],
+)
+def test_bad_evaluate_options_fail_before_any_extraction(
+    capsys, manifest, tiny_clap_dir, tiny_wavlm_dir, tmp_path, extra, needle
+):
     clear_model_cache()
-    rc, out, err = run_cli(capsys, "evaluate", "--dataset", "manifest", "--root", manifest, "--clap", tiny_clap_dir,
-                           "--fm", tiny_wavlm_dir, "--out", tmp_path / "out", *extra)
+    rc, out, err = run_cli(
+        capsys,
+        "evaluate",
+        "--dataset",
+        "manifest",
+        "--root",
+        manifest,
+        "--clap",
+        tiny_clap_dir,
+        "--fm",
+        tiny_wavlm_dir,
+        "--out",
+        tmp_path / "out",
+        *extra,
+    )
     assert_one_line_error(rc, err, needle)
     assert "extracting" not in out + err and cached_models() == []
     assert not (tmp_path / "out").exists()
@@ -263,9 +317,25 @@ def test_bad_evaluate_options_fail_before_any_extraction(capsys, manifest, tiny_
 def test_inner_folds_1_is_refused_before_any_extraction(capsys, manifest, tiny_clap_dir, tiny_wavlm_dir, tmp_path):
     grid = tmp_path / "grid.json"
     grid.write_text('{"clf__zs_weight": [0.0, 1.0]}')
-    rc, out, err = run_cli(capsys, "evaluate", "--dataset", "manifest", "--root", manifest, "--clap", tiny_clap_dir,
-                           "--fm", tiny_wavlm_dir, "--grid", grid, "--inner-folds", "1", "--no-cache",
-                           "--out", tmp_path / "out")
+    rc, out, err = run_cli(
+        capsys,
+        "evaluate",
+        "--dataset",
+        "manifest",
+        "--root",
+        manifest,
+        "--clap",
+        tiny_clap_dir,
+        "--fm",
+        tiny_wavlm_dir,
+        "--grid",
+        grid,
+        "--inner-folds",
+        "1",
+        "--no-cache",
+        "--out",
+        tmp_path / "out",
+    )
     assert_one_line_error(rc, err, "--inner-folds", "at least 2")
     assert "extracting" not in out + err
     assert not (tmp_path / "out").exists()

@@ -25,13 +25,33 @@ pytestmark = pytest.mark.usefixtures("fresh_store")
 
 def run(dataset, clap, fm, tmp_path, name, **kwargs):
     kwargs.setdefault("cache_dir", str(tmp_path / f"cache-{name}"))
-    return evaluate(dataset, clap=clap, fm=fm, grid=GRID, params=PARAMS, device="cpu", dtype="float32",
-                    progress=False, out=tmp_path / f"out-{name}", **kwargs)
+    return evaluate(
+        dataset,
+        clap=clap,
+        fm=fm,
+        grid=GRID,
+        params=PARAMS,
+        device="cpu",
+        dtype="float32",
+        progress=False,
+        out=tmp_path / f"out-{name}",
+        **kwargs,
+    )
 
 
 def scores(results):
-    return [(f["fold"], name, f["systems"][name]["ua"], f["systems"][name]["wa"], f["systems"][name]["macro_f1"],
-             f["systems"][name]["confusion"]) for f in results["folds"] for name in results["systems"]]
+    return [
+        (
+            f["fold"],
+            name,
+            f["systems"][name]["ua"],
+            f["systems"][name]["wa"],
+            f["systems"][name]["macro_f1"],
+            f["systems"][name]["confusion"],
+        )
+        for f in results["folds"]
+        for name in results["systems"]
+    ]
 
 
 class Counter:
@@ -65,8 +85,9 @@ class Counter:
 
 
 @pytest.mark.slow
-def test_evaluate_writes_every_output_and_a_second_run_encodes_nothing(manifest, tiny_clap_dir, tiny_wavlm_dir,
-                                                                       tmp_path, monkeypatch):
+def test_evaluate_writes_every_output_and_a_second_run_encodes_nothing(
+    manifest, tiny_clap_dir, tiny_wavlm_dir, tmp_path, monkeypatch
+):
     dataset = load_dataset("manifest", manifest)
     counter = Counter(monkeypatch, tiny_clap_dir, tiny_wavlm_dir)
     first = run(dataset, tiny_clap_dir, tiny_wavlm_dir, tmp_path, "a")
@@ -75,8 +96,13 @@ def test_evaluate_writes_every_output_and_a_second_run_encodes_nothing(manifest,
     assert counter.clap_windows == 2 * n  # one CLAP pass per audio_repeats value of the grid
 
     out = tmp_path / "out-a"
-    for name in ("results.json", "results.csv", "report.md", "predictions.csv",
-                 *(f"confusion_{s}.png" for s in first["systems"])):
+    for name in (
+        "results.json",
+        "results.csv",
+        "report.md",
+        "predictions.csv",
+        *(f"confusion_{s}.png" for s in first["systems"]),
+    ):
         assert (out / name).is_file(), name
     saved = json.loads((out / "results.json").read_text())
     assert saved["summary"].keys() == {"fm_baseline", "zero_shot", "zs_fuse"}
@@ -112,9 +138,17 @@ def test_fm_baseline_is_the_zero_weight_fusion(manifest, tiny_clap_dir, tiny_wav
         preds = list(csv.DictReader(f))
     paths, labels = list(dataset.paths), np.asarray(dataset.labels)
     for fold in dataset.folds:
-        pipe = make_zsfuse_pipeline(clap=tiny_clap_dir, fm=tiny_wavlm_dir, labels=dataset.classes,
-                                    label_words=emotion_words(dataset.classes), device="cpu", dtype="float32",
-                                    cache_dir=str(tmp_path / "cache-b"), zs_weight=0.0, **PARAMS)
+        pipe = make_zsfuse_pipeline(
+            clap=tiny_clap_dir,
+            fm=tiny_wavlm_dir,
+            labels=dataset.classes,
+            label_words=emotion_words(dataset.classes),
+            device="cpu",
+            dtype="float32",
+            cache_dir=str(tmp_path / "cache-b"),
+            zs_weight=0.0,
+            **PARAMS,
+        )
         pipe.fit([paths[i] for i in fold.train], labels[fold.train])
         fused = pipe.predict([paths[i] for i in fold.test])
         baseline = [p["fm_baseline"] for p in preds if p["fold"] == fold.name]
@@ -124,8 +158,9 @@ def test_fm_baseline_is_the_zero_weight_fusion(manifest, tiny_clap_dir, tiny_wav
 
 
 @pytest.mark.slow
-def test_an_interrupted_extraction_resumes_to_the_same_results(manifest, tiny_clap_dir, tiny_wavlm_dir,
-                                                               tmp_path, monkeypatch):
+def test_an_interrupted_extraction_resumes_to_the_same_results(
+    manifest, tiny_clap_dir, tiny_wavlm_dir, tmp_path, monkeypatch
+):
     dataset = load_dataset("manifest", manifest)
     reference = run(dataset, tiny_clap_dir, tiny_wavlm_dir, tmp_path, "ref")
     n = len(dataset)
@@ -160,24 +195,66 @@ KILLER = textwrap.dedent("""
 
 
 @pytest.mark.slow
-def test_killing_evaluate_and_starting_again_gives_the_same_results(manifest, tiny_clap_dir, tiny_wavlm_dir,
-                                                                    tmp_path):
-    argv = ["evaluate", "--dataset", "manifest", "--root", str(manifest), "--clap", tiny_clap_dir, "--fm",
-            tiny_wavlm_dir, "--set", "zs__pad_mode=zero", "--device", "cpu", "--dtype", "float32",
-            "--batch-size", "4", "--cache-dir", str(tmp_path / "cache"), "--no-progress"]
+def test_killing_evaluate_and_starting_again_gives_the_same_results(manifest, tiny_clap_dir, tiny_wavlm_dir, tmp_path):
+    argv = [
+        "evaluate",
+        "--dataset",
+        "manifest",
+        "--root",
+        str(manifest),
+        "--clap",
+        tiny_clap_dir,
+        "--fm",
+        tiny_wavlm_dir,
+        "--set",
+        "zs__pad_mode=zero",
+        "--device",
+        "cpu",
+        "--dtype",
+        "float32",
+        "--batch-size",
+        "4",
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--no-progress",
+    ]
     grid = tmp_path / "grid.json"
     grid.write_text(json.dumps(GRID))
     argv += ["--grid", str(grid)]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    killed = subprocess.run([sys.executable, "-c", KILLER, *argv, "--out", str(tmp_path / "killed")],
-                            capture_output=True, text=True, env=env, timeout=600)
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLER, *argv, "--out", str(tmp_path / "killed")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert killed.returncode == -9, killed.stderr[-2000:]
     assert not (tmp_path / "killed" / "results.json").exists()
-    resumed = subprocess.run([sys.executable, "-m", "zsfuse", *argv, "--out", str(tmp_path / "resumed")],
-                             capture_output=True, text=True, env=env, timeout=600)
+    resumed = subprocess.run(
+        [sys.executable, "-m", "zsfuse", *argv, "--out", str(tmp_path / "resumed")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    fresh = subprocess.run([sys.executable, "-m", "zsfuse", *argv, "--cache-dir", str(tmp_path / "cache-fresh"),
-                            "--out", str(tmp_path / "fresh")], capture_output=True, text=True, env=env, timeout=600)
+    fresh = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "zsfuse",
+            *argv,
+            "--cache-dir",
+            str(tmp_path / "cache-fresh"),
+            "--out",
+            str(tmp_path / "fresh"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert fresh.returncode == 0, fresh.stderr[-2000:]
     a = json.loads((tmp_path / "resumed" / "results.json").read_text())
     b = json.loads((tmp_path / "fresh" / "results.json").read_text())
@@ -185,17 +262,45 @@ def test_killing_evaluate_and_starting_again_gives_the_same_results(manifest, ti
     assert "zs_fuse" in resumed.stdout  # the table
 
 
-def test_plain_normalize_on_the_command_line_with_a_toml_grid(capsys, manifest, tiny_clap_dir, tiny_wavlm_dir,
-                                                             tmp_path):
+def test_plain_normalize_on_the_command_line_with_a_toml_grid(
+    capsys, manifest, tiny_clap_dir, tiny_wavlm_dir, tmp_path
+):
     # ``--set normalize=standard`` is the classifier's (the FM's own is ``normalize_audio``): it was refused
     # as "a parameter of several steps"; and a TOML grid reads on every supported Python (tomli on 3.10)
     grid = tmp_path / "grid.toml"
-    grid.write_text('clf__zs_weight = [0.0, 1.0]\n')
-    rc, out, err = run_cli(capsys, "evaluate", "--dataset", "manifest", "--root", manifest, "--clap", tiny_clap_dir,
-                           "--fm", tiny_wavlm_dir, "--grid", grid, "--folds", "1", "--inner-folds", "2",
-                           "--set", "zs__pad_mode=zero", "--set", "normalize=standard",
-                           "--set", "normalize_audio=false", "--device", "cpu", "--dtype", "float32",
-                           "--no-cache", "--no-progress", "--out", tmp_path / "out")
+    grid.write_text("clf__zs_weight = [0.0, 1.0]\n")
+    rc, out, err = run_cli(
+        capsys,
+        "evaluate",
+        "--dataset",
+        "manifest",
+        "--root",
+        manifest,
+        "--clap",
+        tiny_clap_dir,
+        "--fm",
+        tiny_wavlm_dir,
+        "--grid",
+        grid,
+        "--folds",
+        "1",
+        "--inner-folds",
+        "2",
+        "--set",
+        "zs__pad_mode=zero",
+        "--set",
+        "normalize=standard",
+        "--set",
+        "normalize_audio=false",
+        "--device",
+        "cpu",
+        "--dtype",
+        "float32",
+        "--no-cache",
+        "--no-progress",
+        "--out",
+        tmp_path / "out",
+    )
     assert rc == 0, err
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     config = results["config"]
@@ -227,8 +332,9 @@ def test_a_bad_grid_is_refused_before_any_work(manifest, tiny_clap_dir, tiny_wav
 
 
 @pytest.mark.slow
-def test_n_jobs_2_extracts_in_worker_processes_and_gives_the_same_results(manifest, tiny_clap_dir,
-                                                                          tiny_wavlm_dir, tmp_path, monkeypatch):
+def test_n_jobs_2_extracts_in_worker_processes_and_gives_the_same_results(
+    manifest, tiny_clap_dir, tiny_wavlm_dir, tmp_path, monkeypatch
+):
     dataset = load_dataset("manifest", manifest)
     serial = run(dataset, tiny_clap_dir, tiny_wavlm_dir, tmp_path, "serial")
     clear_stores()

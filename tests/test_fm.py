@@ -27,8 +27,10 @@ pytestmark = pytest.mark.usefixtures("fresh_store")  # every test starts with an
 
 @pytest.fixture(scope="module")
 def clips():
-    return [speechlike(s, RATE, f0=100 + 15 * i, contour=("rise", "fall", "flat")[i % 3], seed=i)
-            for i, s in enumerate(SECONDS)]
+    return [
+        speechlike(s, RATE, f0=100 + 15 * i, contour=("rise", "fall", "flat")[i % 3], seed=i)
+        for i, s in enumerate(SECONDS)
+    ]
 
 
 @pytest.fixture
@@ -68,8 +70,9 @@ def fresh_transform(fm, X):
 @pytest.mark.parametrize("name", ["wavlm", "hubert", "wav2vec2", "data2vec"])
 def test_batch_invariance(name, clips, model_dirs, tiny_data2vec_dir, monkeypatch):
     path = tiny_data2vec_dir if name == "data2vec" else model_dirs[name]
-    fm = FMEmbeddingTransformer(sampling_rate=RATE, model=path, layers="all", layer_reduce="concat", pooling="mean+std",
-                                batch_size=1).fit()
+    fm = FMEmbeddingTransformer(
+        sampling_rate=RATE, model=path, layers="all", layer_reduce="concat", pooling="mean+std", batch_size=1
+    ).fit()
     spy = ForwardSpy(monkeypatch, fm)
     order = np.random.default_rng(0).permutation(len(clips))
     one = fresh_transform(fm, [clips[i] for i in order])[np.argsort(order)]
@@ -77,8 +80,10 @@ def test_batch_invariance(name, clips, model_dirs, tiny_data2vec_dir, monkeypatc
     assert spy.calls == sorted(spy.calls, key=lambda c: -c[1]) and all(r == 1 for r, _ in spy.calls)
 
     results = {}
-    for label, params in [("batch_size=4", dict(batch_size=4, batch_seconds=None)),
-                          ("seconds budget", dict(batch_size=16, batch_seconds=15.0))]:
+    for label, params in [
+        ("batch_size=4", dict(batch_size=4, batch_seconds=None)),
+        ("seconds budget", dict(batch_size=16, batch_seconds=15.0)),
+    ]:
         spy.calls.clear()
         order = np.random.default_rng(len(label)).permutation(len(clips))
         results[label] = fresh_transform(fm.set_params(**params), [clips[i] for i in order])[np.argsort(order)]
@@ -253,8 +258,12 @@ def test_chunk_bounds_cover_every_frame_once():
         assert pooled == list(range(geometry.n_frames(n)))
     whisper = FrameGeometry(receptive_field=1, hop=320, kind="ceil", window=30 * RATE)
     # 4750 frames in 4 balanced windows of at most 30 s (1500 frames): 1188 frames = 380160 samples each
-    assert whisper.chunk_bounds(95 * RATE, None) == [(0, 380160, 0, 1188), (380160, 760320, 0, 1188),
-                                                     (760320, 1140480, 0, 1188), (1140480, 1520000, 0, 1186)]
+    assert whisper.chunk_bounds(95 * RATE, None) == [
+        (0, 380160, 0, 1188),
+        (380160, 760320, 0, 1188),
+        (760320, 1140480, 0, 1188),
+        (1140480, 1520000, 0, 1186),
+    ]
 
 
 @pytest.mark.parametrize("name", ["wavlm", "hubert"])
@@ -270,8 +279,15 @@ def test_95_s_clip_in_chunks_against_the_whole_clip(name, model_dirs, monkeypatc
     last layer, depending on the weights), the relation documented in docs/fm.md.
     """
     path, wave = model_dirs[name], speechlike(95.0, RATE, seed=7)
-    chunked = FMEmbeddingTransformer(sampling_rate=RATE, model=path, layers="all", layer_reduce="concat", max_seconds=20.0,
-                                     batch_size=2, batch_seconds=40.0).fit()
+    chunked = FMEmbeddingTransformer(
+        sampling_rate=RATE,
+        model=path,
+        layers="all",
+        layer_reduce="concat",
+        max_seconds=20.0,
+        batch_size=2,
+        batch_seconds=40.0,
+    ).fit()
     spy = ForwardSpy(monkeypatch, chunked)
     a = chunked.transform([wave]).reshape(3, -1)
     # bounded memory: no row longer than max_seconds, no pass beyond the budget
@@ -288,8 +304,9 @@ def test_chunked_vector_is_the_pooled_frames_of_the_chunks(name, model_dirs):
     """The documented relation, for every model (group norm included): a long clip's vector
     pools exactly the frames [lo, hi) of each chunk, each chunk a forward pass of its own."""
     path, wave = model_dirs[name], speechlike(47.3, RATE, seed=8)
-    fm = FMEmbeddingTransformer(sampling_rate=RATE, model=path, layers=(0, 2), layer_reduce="concat", pooling="mean+std",
-                                max_seconds=10.0).fit()
+    fm = FMEmbeddingTransformer(
+        sampling_rate=RATE, model=path, layers=(0, 2), layer_reduce="concat", pooling="mean+std", max_seconds=10.0
+    ).fit()
     ours = fm.transform([wave])[0]
     from transformers import AutoFeatureExtractor
 
@@ -325,8 +342,14 @@ def test_whisper_drops_frames_beyond_the_clip(tiny_whisper_dir, monkeypatch):
     from transformers import WhisperFeatureExtractor, WhisperModel
 
     waves = [speechlike(s, RATE, seed=i) for i, s in enumerate((0.7, 4.01, 12.0))]
-    fm = FMEmbeddingTransformer(sampling_rate=RATE, model=tiny_whisper_dir, layers=(0, 2), layer_reduce="concat",
-                                pooling="mean+std", batch_seconds=None).fit()
+    fm = FMEmbeddingTransformer(
+        sampling_rate=RATE,
+        model=tiny_whisper_dir,
+        layers=(0, 2),
+        layer_reduce="concat",
+        pooling="mean+std",
+        batch_seconds=None,
+    ).fit()
     assert (fm.n_layers_, fm.hidden_size_, fm.batching_) == (2, 16, "window")
     spy = ForwardSpy(monkeypatch, fm)
     ours = fm.transform(waves)
@@ -335,8 +358,10 @@ def test_whisper_drops_frames_beyond_the_clip(tiny_whisper_dir, monkeypatch):
     encoder = WhisperModel.from_pretrained(tiny_whisper_dir).encoder.eval()
     for wave, row in zip(waves, ours):
         with torch.inference_mode():
-            out = encoder(torch.from_numpy(fe(wave, sampling_rate=RATE, return_tensors="np")["input_features"]),
-                          output_hidden_states=True)
+            out = encoder(
+                torch.from_numpy(fe(wave, sampling_rate=RATE, return_tensors="np")["input_features"]),
+                output_hidden_states=True,
+            )
         keep = -(-len(wave) // 320)  # encoder frames inside the clip
         h0, h2 = out.hidden_states[0][0, :keep].numpy(), out.last_hidden_state[0, :keep].numpy()
         np.testing.assert_allclose(row, np.r_[h0.mean(0), h0.std(0), h2.mean(0), h2.std(0)], atol=2e-5)
@@ -369,16 +394,21 @@ def test_each_clip_is_encoded_once_across_a_grid_search(tiny_hubert_dir, monkeyp
     waves, y = [], []
     for i in range(12):
         label = i % 2
-        waves.append(speechlike(rng.uniform(0.6, 2.0), RATE, f0=(110, 220)[label],
-                                contour=("fall", "rise")[label], seed=i))
+        waves.append(
+            speechlike(rng.uniform(0.6, 2.0), RATE, f0=(110, 220)[label], contour=("fall", "rise")[label], seed=i)
+        )
         y.append(("calm", "excited")[label])
     X = np.empty(len(waves), dtype=object)
     X[:] = waves
     fm = FMEmbeddingTransformer(sampling_rate=RATE, model=tiny_hubert_dir, layers="all", batch_size=4)
     spy = ForwardSpy(monkeypatch, clone(fm).fit())
     pipe = Pipeline([("fm", fm), ("clf", LogisticRegression(max_iter=500))])
-    search = GridSearchCV(pipe, {"clf__C": [0.1, 1.0, 10.0], "fm__batch_size": [2, 4]},
-                          cv=StratifiedKFold(3, shuffle=True, random_state=0), error_score="raise")
+    search = GridSearchCV(
+        pipe,
+        {"clf__C": [0.1, 1.0, 10.0], "fm__batch_size": [2, 4]},
+        cv=StratifiedKFold(3, shuffle=True, random_state=0),
+        error_score="raise",
+    )
     search.fit(X, np.array(y))
     assert spy.rows == len(waves)  # 3 folds x 6 candidates + refit: still one pass per clip
     assert search.predict(X).shape == (len(waves),)
@@ -412,45 +442,71 @@ def test_unknown_checkpoint_type(tmp_path):
         FMEmbeddingTransformer(sampling_rate=RATE, model=str(folder)).fit()
 
 
-@pytest.mark.parametrize("layers, match", [
-    (3, r"layer 3 is out of range: this model has 2 transformer layers: valid indices are 0\.\.2"),
-    ((0, -4), r"layer -4 is out of range.*0\.\.2"),
-    ((1, -2), "layer 1 is selected twice"),
-    ("first", r"The 'layers' parameter of FMEmbeddingTransformer must be a str among .*'all'.*, an integer "
-              r"\(not a bool\) or an array-like\. Got 'first' instead\."),
-    (True, r"'layers' parameter .* Got True instead"),
-    (1.0, r"'layers' parameter .* Got 1\.0 instead"),
-    ((), "empty"),
-    ((0.5,), "integers"),
-])
+@pytest.mark.parametrize(
+    "layers, match",
+    [
+        (3, r"layer 3 is out of range: this model has 2 transformer layers: valid indices are 0\.\.2"),
+        ((0, -4), r"layer -4 is out of range.*0\.\.2"),
+        ((1, -2), "layer 1 is selected twice"),
+        (
+            "first",
+            r"The 'layers' parameter of FMEmbeddingTransformer must be a str among .*'all'.*, an integer "
+            r"\(not a bool\) or an array-like\. Got 'first' instead\.",
+        ),
+        (True, r"'layers' parameter .* Got True instead"),
+        (1.0, r"'layers' parameter .* Got 1\.0 instead"),
+        ((), "empty"),
+        ((0.5,), "integers"),
+    ],
+)
 def test_bad_layers(tiny_wavlm_dir, layers, match):
     with pytest.raises(ValueError, match=match):
         FMEmbeddingTransformer(sampling_rate=RATE, model=tiny_wavlm_dir, layers=layers).fit()
 
 
-@pytest.mark.parametrize("params, match", [
-    (dict(layer_reduce="sum"), r"'layer_reduce' parameter of FMEmbeddingTransformer must be a str among "
-                               r".*'concat'.*Got 'sum' instead"),
-    (dict(pooling="max"), r"'pooling' parameter .* Got 'max'"),
-    (dict(max_seconds=0), r"'max_seconds' parameter .* must be None or a number in the range \(0\.0, inf\) \(not a bool\)\. "
-                          r"Got 0 instead"),
-    (dict(max_seconds=float("inf")), r"'max_seconds' parameter .* Got inf"),
-    (dict(max_seconds=True), r"'max_seconds' parameter .* Got True"),
-    (dict(max_seconds=0.2), "too short"),
-    (dict(batch_seconds=-1.0), r"'batch_seconds' parameter .* must be None, a str among \{'auto'\} or a number "
-                               r"in the range \(0\.0, inf\) \(not a bool\)\. Got -1\.0"),
-    (dict(batch_seconds=float("nan")), r"'batch_seconds' parameter .* Got nan"),
-    (dict(batch_size=0), r"'batch_size' parameter .* must be an integer in the range \[1, inf\) \(not a bool\)\. Got 0"),
-    (dict(batch_size=True), r"'batch_size' parameter .* Got True"),
-    (dict(normalize_audio="yes"),
-     r"'normalize_audio' parameter .* must be a str among \{'auto'\} or an instance of 'bool'"),
-    (dict(device="gpu"), r"'device' parameter .* must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'\. Got 'gpu'"),
-    (dict(dtype="int8"), r"'dtype' parameter .* Got 'int8'"),
-    (dict(cache_dir=3), r"'cache_dir' parameter .* Got 3"),
-    (dict(revision=1), r"'revision' parameter .* must be None or an instance of 'str'\. Got 1"),
-    (dict(trust_remote_code="yes"), r"'trust_remote_code' parameter .* must be an instance of 'bool' or an "
-                                    r"instance of 'numpy\.bool_?'\. Got 'yes'"),
-])
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (
+            dict(layer_reduce="sum"),
+            r"'layer_reduce' parameter of FMEmbeddingTransformer must be a str among "
+            r".*'concat'.*Got 'sum' instead",
+        ),
+        (dict(pooling="max"), r"'pooling' parameter .* Got 'max'"),
+        (
+            dict(max_seconds=0),
+            r"'max_seconds' parameter .* must be None or a number in the range \(0\.0, inf\) \(not a bool\)\. "
+            r"Got 0 instead",
+        ),
+        (dict(max_seconds=float("inf")), r"'max_seconds' parameter .* Got inf"),
+        (dict(max_seconds=True), r"'max_seconds' parameter .* Got True"),
+        (dict(max_seconds=0.2), "too short"),
+        (
+            dict(batch_seconds=-1.0),
+            r"'batch_seconds' parameter .* must be None, a str among \{'auto'\} or a number "
+            r"in the range \(0\.0, inf\) \(not a bool\)\. Got -1\.0",
+        ),
+        (dict(batch_seconds=float("nan")), r"'batch_seconds' parameter .* Got nan"),
+        (
+            dict(batch_size=0),
+            r"'batch_size' parameter .* must be an integer in the range \[1, inf\) \(not a bool\)\. Got 0",
+        ),
+        (dict(batch_size=True), r"'batch_size' parameter .* Got True"),
+        (
+            dict(normalize_audio="yes"),
+            r"'normalize_audio' parameter .* must be a str among \{'auto'\} or an instance of 'bool'",
+        ),
+        (dict(device="gpu"), r"'device' parameter .* must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'\. Got 'gpu'"),
+        (dict(dtype="int8"), r"'dtype' parameter .* Got 'int8'"),
+        (dict(cache_dir=3), r"'cache_dir' parameter .* Got 3"),
+        (dict(revision=1), r"'revision' parameter .* must be None or an instance of 'str'\. Got 1"),
+        (
+            dict(trust_remote_code="yes"),
+            r"'trust_remote_code' parameter .* must be an instance of 'bool' or an "
+            r"instance of 'numpy\.bool_?'\. Got 'yes'",
+        ),
+    ],
+)
 def test_bad_parameters(tiny_wavlm_dir, params, match):
     from zsfuse.models import cached_models, clear_model_cache
 
@@ -463,8 +519,11 @@ def test_bad_parameters(tiny_wavlm_dir, params, match):
 def test_clip_shorter_than_the_receptive_field(tiny_wavlm_dir, tmp_path, clips):
     fm = FMEmbeddingTransformer(sampling_rate=RATE, model=tiny_wavlm_dir).fit()
     assert fm.min_seconds_ == RF / RATE
-    with pytest.raises(ClipError, match=r"clip 1: is 0\.020 s long, shorter than the minimum of 0\.025 s "
-                                        r"\(the receptive field .* 400 samples at 16000 Hz\)"):
+    with pytest.raises(
+        ClipError,
+        match=r"clip 1: is 0\.020 s long, shorter than the minimum of 0\.025 s "
+        r"\(the receptive field .* 400 samples at 16000 Hz\)",
+    ):
         fm.transform([clips[0], np.zeros(320, np.float32), clips[2]])
     path = write_wav(tmp_path / "short.wav", np.full(100, 0.1), 8000)
     with pytest.raises(ClipError, match=r"clip 0 \('.*short\.wav'\)"):
@@ -524,8 +583,11 @@ def test_normalize_audio_follows_the_feature_extractor(tiny_wavlm_dir, tmp_path,
     loud = clips[2] * 2
     auto = FMEmbeddingTransformer(sampling_rate=RATE, model=tiny_wavlm_dir).fit().transform([clips[2], loud])
     np.testing.assert_allclose(auto[0], auto[1], atol=1e-5)  # normalised: loudness is gone
-    raw = FMEmbeddingTransformer(sampling_rate=RATE, model=tiny_wavlm_dir,
-                                 normalize_audio=False).fit().transform([clips[2], loud])
+    raw = (
+        FMEmbeddingTransformer(sampling_rate=RATE, model=tiny_wavlm_dir, normalize_audio=False)
+        .fit()
+        .transform([clips[2], loud])
+    )
     assert np.abs(raw[0] - raw[1]).max() > 1e-3
 
 

@@ -113,8 +113,7 @@ def test_zero_weight_baseline_with_another_head_and_named_columns(task, fusion):
     np.testing.assert_array_equal(clf.fm_columns_, np.arange(X.shape[1] - 4))
     head = clone(forest).fit(reference_layernorm(X[:, 4:]), y)
     np.testing.assert_array_equal(clf.predict(df_test), head.predict(reference_layernorm(X_test[:, 4:])))
-    np.testing.assert_array_equal(clf.predict_proba(df_test),
-                                  head.predict_proba(reference_layernorm(X_test[:, 4:])))
+    np.testing.assert_array_equal(clf.predict_proba(df_test), head.predict_proba(reference_layernorm(X_test[:, 4:])))
     # the very same trees: a forest's predictions do not see a uniform rescaling of its input (a sample
     # variance in the LayerNorm), its split thresholds do
     for ours, theirs in zip(clf.estimator_.estimators_, head.estimators_):
@@ -148,8 +147,7 @@ def test_weighted_interpolates_between_the_sources(task):
     base = LateFusionClassifier(fusion="weighted", zs_weight=0.0).fit(X, y)
     fused = np.log(half.predict_proba(X_test))
     raw = 0.5 * np.log(base.predict_proba(X_test)) + 0.5 * np.log(proba)
-    np.testing.assert_allclose(fused - fused.mean(1, keepdims=True), raw - raw.mean(1, keepdims=True),
-                               atol=1e-9)
+    np.testing.assert_allclose(fused - fused.mean(1, keepdims=True), raw - raw.mean(1, keepdims=True), atol=1e-9)
 
 
 # -- the three outputs of the zero-shot transformer ---------------------------------------------------
@@ -204,15 +202,22 @@ def test_zero_shot_columns_found_by_name(task, prefix):
     clf = LateFusionClassifier().fit(df, y)
     np.testing.assert_array_equal(df.columns[clf.zs_columns_], [f"{prefix}zs_{c}" for c in LABELS])
     np.testing.assert_array_equal(clf.feature_names_in_, names)
-    np.testing.assert_allclose(clf.predict_proba(pd.DataFrame(X_test[:, order], columns=names)),
-                               ref.predict_proba(X_test), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        clf.predict_proba(pd.DataFrame(X_test[:, order], columns=names)),
+        ref.predict_proba(X_test),
+        rtol=1e-10,
+        atol=1e-12,
+    )
 
 
 def test_labels_that_disagree_with_y_are_an_error(task):
     X, y, _, _ = task
     df = frame(X, ["zs_angry", "zs_happy", "zs_neutral", "zs_calm"])
-    with pytest.raises(ValueError, match=r"labels \['angry', 'happy', 'neutral', 'calm'\].*"
-                                         r"classes \['angry', 'happy', 'neutral', 'sad'\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"labels \['angry', 'happy', 'neutral', 'calm'\].*"
+        r"classes \['angry', 'happy', 'neutral', 'sad'\]",
+    ):
         LateFusionClassifier().fit(df, y)
     # a zero-shot label that y lacks (a training set or CV fold without that class) is left
     # out: the other columns are matched by label, never shifted by position
@@ -241,8 +246,9 @@ def test_explicit_zs_columns(task):
     moved = np.hstack([X[:, 4:], X[:, :4]])
     cols = list(range(X.shape[1] - 4, X.shape[1]))
     clf = LateFusionClassifier(fusion="weighted", zs_weight=0.5, zs_columns=cols).fit(moved, y)
-    np.testing.assert_allclose(clf.predict_proba(np.hstack([X_test[:, 4:], X_test[:, :4]])),
-                               ref.predict_proba(X_test), rtol=1e-9)
+    np.testing.assert_allclose(
+        clf.predict_proba(np.hstack([X_test[:, 4:], X_test[:, :4]])), ref.predict_proba(X_test), rtol=1e-9
+    )
     with pytest.raises(ValueError, match="selects 3 column"):
         LateFusionClassifier(zs_columns=[0, 1, 2]).fit(X, y)
     with pytest.raises(ValueError, match="more than once"):
@@ -350,8 +356,16 @@ def test_every_mode_fits_the_same_attributes(task, fusion):
     X, y, _, _ = task
     clf = LateFusionClassifier(fusion=fusion, zs_labels=LABELS).fit(X, y)
     assert sorted(k for k in vars(clf) if k.endswith("_") and not k.startswith("_")) == [
-        "classes_", "estimator_", "fm_columns_", "fm_normalizer_", "meta_estimator_", "n_features_in_",
-        "temperature_", "zs_columns_", "zs_input_", "zs_normalizer_",
+        "classes_",
+        "estimator_",
+        "fm_columns_",
+        "fm_normalizer_",
+        "meta_estimator_",
+        "n_features_in_",
+        "temperature_",
+        "zs_columns_",
+        "zs_input_",
+        "zs_normalizer_",
     ]
 
 
@@ -481,8 +495,9 @@ def test_pickle_clone_and_grid_search(task, fusion):
     np.testing.assert_array_equal(again.predict_proba(X_test), clf.predict_proba(X_test))
     assert not hasattr(clone(clf), "classes_")
     grid = {"zs_weight": [0.0, 0.5, 1.0]}
-    search = GridSearchCV(LateFusionClassifier(fusion=fusion, zs_labels=LABELS), grid, cv=3,
-                          scoring="balanced_accuracy")
+    search = GridSearchCV(
+        LateFusionClassifier(fusion=fusion, zs_labels=LABELS), grid, cv=3, scoring="balanced_accuracy"
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error", FusionWarning)
         search.fit(X, y)

@@ -8,7 +8,6 @@ a store namespace fails here.
 import numpy as np
 import pandas as pd
 import pytest
-
 from _golden_cases import FUSION_CASES, LABELS, fusion_data, golden_file, run_fusion_cases, run_model_cases
 
 DATA = golden_file().parent
@@ -20,7 +19,7 @@ OLD_SKLEARN = "1.9"
 same_sklearn = pytest.mark.skipif(
     not __import__("sklearn").__version__.startswith(OLD_SKLEARN + "."),
     reason=f"the old files were written with scikit-learn {OLD_SKLEARN}.x; scikit-learn does not load a fitted "
-           "estimator across versions",
+    "estimator across versions",
 )
 
 
@@ -28,8 +27,10 @@ same_sklearn = pytest.mark.skipif(
 def golden():
     path = golden_file()
     if not path.exists():
-        pytest.fail(f"no reference values for this transformers version: run python tests/data/record_golden.py "
-                    f"with the code before a change to write {path.name}")
+        pytest.fail(
+            f"no reference values for this transformers version: run python tests/data/record_golden.py "
+            f"with the code before a change to write {path.name}"
+        )
     with np.load(path) as data:
         return {k: data[k] for k in data.files}
 

@@ -27,7 +27,12 @@ SCRIPT = textwrap.dedent("""
 
 @pytest.mark.skipif(not _malloc_trim(), reason="needs glibc's malloc_trim (Linux)")
 def test_trim_heap_returns_freed_pages():
-    done = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "MALLOC_ARENA_MAX": "1"})
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "MALLOC_ARENA_MAX": "1"},
+    )
     assert done.returncode == 0, done.stderr
     assert float(done.stdout) > 60  # of the ~125 MB freed in holes

@@ -8,16 +8,15 @@ import joblib
 import numpy as np
 import pytest
 import skops.io as sio
+from _helpers import make_code_shipping_model, rewrite_schema, zip_members
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
-from _helpers import make_code_shipping_model, rewrite_schema, zip_members
-
 import zsfuse
 from zsfuse import TRUSTED_TYPES, LateFusionClassifier, make_zsfuse_pipeline
-from zsfuse.fm import FMEmbeddingTransformer
 from zsfuse.exceptions import RemoteCodeError, UnreadableFileError
+from zsfuse.fm import FMEmbeddingTransformer
 from zsfuse.models import cached_models, clear_model_cache
 from zsfuse.persistence import UntrustedTypesError
 from zsfuse.store import clear_stores
@@ -43,7 +42,9 @@ class Doubler(TransformerMixin, BaseEstimator):
 
 def test_trusted_types_are_zsfuses_three_estimators():
     assert set(TRUSTED_TYPES) == {
-        qualified(LateFusionClassifier), qualified(CLAPZeroShotTransformer), qualified(FMEmbeddingTransformer)
+        qualified(LateFusionClassifier),
+        qualified(CLAPZeroShotTransformer),
+        qualified(FMEmbeddingTransformer),
     }
     assert len(TRUSTED_TYPES) == 3 and isinstance(TRUSTED_TYPES, tuple)
 
@@ -54,8 +55,15 @@ def fitted(tmp_path_factory, tiny_clap_dir, tiny_wavlm_dir):
     records = make_audio_tree(tmp_path_factory.mktemp("audio"), labels=LABELS, n_speakers=2, n_per_class=2)
     X = [r["path"] for r in records]
     y = np.array([r["label"] for r in records])
-    pipe = make_zsfuse_pipeline(clap=tiny_clap_dir, fm=tiny_wavlm_dir, labels=LABELS, device="cpu",
-                                layers="all", fusion="weighted", zs_weight=0.5).fit(X, y)
+    pipe = make_zsfuse_pipeline(
+        clap=tiny_clap_dir,
+        fm=tiny_wavlm_dir,
+        labels=LABELS,
+        device="cpu",
+        layers="all",
+        fusion="weighted",
+        zs_weight=0.5,
+    ).fit(X, y)
     return pipe, X, pipe.predict_proba(X)
 
 
@@ -77,7 +85,9 @@ def test_skops_round_trip_of_a_fitted_pipeline(fitted, tmp_path):
     assert clf_loaded.temperature_ == clf.temperature_
     np.testing.assert_array_equal(clf_loaded.estimator_.coef_, clf.estimator_.coef_)
     zs_loaded = loaded.named_steps["features"].transformer_list[0][1]
-    np.testing.assert_array_equal(zs_loaded.prototypes_, pipe.named_steps["features"].transformer_list[0][1].prototypes_)
+    np.testing.assert_array_equal(
+        zs_loaded.prototypes_, pipe.named_steps["features"].transformer_list[0][1].prototypes_
+    )
 
 
 def test_pickle_and_joblib_round_trips(fitted, tmp_path):
@@ -153,8 +163,7 @@ def test_a_step_of_your_own_needs_explicit_trust(tmp_path):
 @pytest.mark.parametrize("trusted", [True, "zsfuse.fusion.LateFusionClassifier", [1]])
 def test_trust_everything_is_not_an_option(tmp_path, trusted):
     rng = np.random.default_rng(0)
-    path = zsfuse.save(LateFusionClassifier().fit(rng.normal(size=(30, 6)), np.arange(30) % 3),
-                       tmp_path / "clf.skops")
+    path = zsfuse.save(LateFusionClassifier().fit(rng.normal(size=(30, 6)), np.arange(30) % 3), tmp_path / "clf.skops")
     with pytest.raises(TypeError, match="never loads with trusted=True"):
         zsfuse.load(path, trusted=trusted)
 
@@ -173,9 +182,16 @@ REMOTE_CODE_CASES = {
     "zs-string-yes": (lambda: unfitted(zs__trust_remote_code="yes"), "features__zs", "someone/clap", "yes"),
     "nested-in-grid-search": (
         lambda: GridSearchCV(unfitted(zs__trust_remote_code=True), {"clf__zs_weight": [0.0, 1.0]}),
-        "estimator__features__zs", "someone/clap", True),
-    "fm-alone": (lambda: FMEmbeddingTransformer(model="someone/fm", trust_remote_code=np.True_), "",
-                 "someone/fm", True),
+        "estimator__features__zs",
+        "someone/clap",
+        True,
+    ),
+    "fm-alone": (
+        lambda: FMEmbeddingTransformer(model="someone/fm", trust_remote_code=np.True_),
+        "",
+        "someone/fm",
+        True,
+    ),
 }
 
 
@@ -218,8 +234,9 @@ def test_the_loaded_object_is_checked_too(tmp_path, monkeypatch):
     """The authoritative check walks what skops built, whatever the schema scan saw."""
     import zsfuse.persistence._io as persistence  # where load looks the scan up
 
-    path = zsfuse.save(GridSearchCV(unfitted(fm__trust_remote_code="yes"), {"clf__zs_weight": [0.0]}),
-                       tmp_path / "remote.skops")
+    path = zsfuse.save(
+        GridSearchCV(unfitted(fm__trust_remote_code="yes"), {"clf__zs_weight": [0.0]}), tmp_path / "remote.skops"
+    )
     monkeypatch.setattr(persistence, "remote_code_in_schema", lambda *args, **kwargs: [])
     with pytest.raises(RemoteCodeError, match="estimator__features__fm"):
         zsfuse.load(path)
@@ -270,8 +287,7 @@ def test_shipped_code_is_never_imported_by_load_or_inspect(tmp_path, tiny_wavlm_
     clear_model_cache()
     for grant in (True, False):
         path = tmp_path / f"shipped-{grant}.skops"
-        zsfuse.save(unfitted(clap=shipped, fm=shipped, zs__trust_remote_code=grant,
-                             fm__trust_remote_code=grant), path)
+        zsfuse.save(unfitted(clap=shipped, fm=shipped, zs__trust_remote_code=grant, fm__trust_remote_code=grant), path)
         info = zsfuse.inspect(path)
         assert {s.model for s in info.steps} == {shipped}
         assert {s.trust_remote_code for s in info.steps} == {grant}
@@ -287,8 +303,9 @@ def test_shipped_code_is_never_imported_by_load_or_inspect(tmp_path, tiny_wavlm_
 # -- zsfuse.inspect: what a file will load, without loading it -------------------------------------------
 
 
-def test_inspect_lists_the_models_of_a_pipeline_without_loading_them(fitted, tmp_path, tiny_clap_dir,
-                                                                   tiny_wavlm_dir, monkeypatch):
+def test_inspect_lists_the_models_of_a_pipeline_without_loading_them(
+    fitted, tmp_path, tiny_clap_dir, tiny_wavlm_dir, monkeypatch
+):
     pipe, _, _ = fitted
     union = pipe.named_steps["features"]
     names = getattr(union, "_transformers_feature_names_out", None)  # pandas output: pandas Index objects
@@ -335,8 +352,9 @@ def test_inspect_names_what_load_would_refuse(tmp_path):
     assert info.foreign_types == (qualified(Doubler),) and info.steps == ()
     assert any(qualified(Doubler) in r for r in info.refusals)
     search = tmp_path / "search.skops"
-    zsfuse.save(GridSearchCV(unfitted(fm__trust_remote_code=True, cache_dir="/data/emb"),
-                             {"clf__zs_weight": [0.0]}), search)
+    zsfuse.save(
+        GridSearchCV(unfitted(fm__trust_remote_code=True, cache_dir="/data/emb"), {"clf__zs_weight": [0.0]}), search
+    )
     info = zsfuse.inspect(search)
     assert [s.path for s in info.steps] == ["estimator__features__zs", "estimator__features__fm"]
     assert [s.trust_remote_code for s in info.steps] == [False, True]
@@ -348,8 +366,9 @@ def test_inspect_names_what_load_would_refuse(tmp_path):
 def test_inspect_notes_a_scikit_learn_memory_folder(tmp_path):
     from sklearn.pipeline import Pipeline
 
-    path = zsfuse.save(Pipeline([("clf", LateFusionClassifier())], memory="/shared/joblib-cache"),
-                       tmp_path / "memory.skops")
+    path = zsfuse.save(
+        Pipeline([("clf", LateFusionClassifier())], memory="/shared/joblib-cache"), tmp_path / "memory.skops"
+    )
     info = zsfuse.inspect(path)
     assert info.steps == () and info.refusals == ()
     assert info.types == ("sklearn.pipeline.Pipeline", "zsfuse.fusion.LateFusionClassifier")
@@ -388,15 +407,36 @@ def _bad_file(tmp_path, kind):
     elif kind == "foreign-schema":
         zip_members(bad, {"schema.json": json.dumps({"format": "something else", "version": 3})})
     elif kind == "unknown-node":
-        zip_members(bad, {"schema.json": json.dumps({"protocol": 2, "__class__": "Thing", "__module__": "elsewhere",
-                                              "__loader__": "NoSuchNode", "content": {}})})
+        zip_members(
+            bad,
+            {
+                "schema.json": json.dumps(
+                    {
+                        "protocol": 2,
+                        "__class__": "Thing",
+                        "__module__": "elsewhere",
+                        "__loader__": "NoSuchNode",
+                        "content": {},
+                    }
+                )
+            },
+        )
     else:  # pragma: no cover
         raise AssertionError(kind)
     return bad
 
 
-BAD_FILES = ["truncated", "not-a-zip", "zip-without-schema", "empty", "directory", "newer-protocol",
-             "schema-not-json", "foreign-schema", "unknown-node"]
+BAD_FILES = [
+    "truncated",
+    "not-a-zip",
+    "zip-without-schema",
+    "empty",
+    "directory",
+    "newer-protocol",
+    "schema-not-json",
+    "foreign-schema",
+    "unknown-node",
+]
 
 
 @pytest.mark.parametrize("kind", BAD_FILES)

@@ -6,9 +6,8 @@ import zipfile
 
 import numpy as np
 import pytest
-from sklearn.model_selection import GridSearchCV
-
 from _helpers import make_code_shipping_model, run_cli, zip_members
+from sklearn.model_selection import GridSearchCV
 
 import zsfuse
 from zsfuse.models import cached_models, clear_model_cache
@@ -42,19 +41,24 @@ def fitted(tmp_path_factory, tiny_clap_dir, tiny_wavlm_dir):
 
 
 def unfitted(**params):
-    return zsfuse.make_zsfuse_pipeline(clap="someone/clap", fm="someone/fm", labels=LABELS, device="cpu",
-                                       **params)
+    return zsfuse.make_zsfuse_pipeline(clap="someone/clap", fm="someone/fm", labels=LABELS, device="cpu", **params)
 
 
 # -- remote code ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("make, step", [
-    (lambda: unfitted(fm__trust_remote_code=True), "features__fm"),
-    (lambda: unfitted(zs__trust_remote_code="yes"), "features__zs"),
-    (lambda: GridSearchCV(unfitted(zs__trust_remote_code=True), {"clf__zs_weight": [0.0, 1.0]}),
-     "estimator__features__zs"),
-], ids=["fm-true", "zs-string-yes", "nested-in-grid-search"])
+@pytest.mark.parametrize(
+    "make, step",
+    [
+        (lambda: unfitted(fm__trust_remote_code=True), "features__fm"),
+        (lambda: unfitted(zs__trust_remote_code="yes"), "features__zs"),
+        (
+            lambda: GridSearchCV(unfitted(zs__trust_remote_code=True), {"clf__zs_weight": [0.0, 1.0]}),
+            "estimator__features__zs",
+        ),
+    ],
+    ids=["fm-true", "zs-string-yes", "nested-in-grid-search"],
+)
 def test_predict_refuses_a_file_that_grants_remote_code(capsys, tmp_path, make, step):
     path = zsfuse.save(make(), tmp_path / "remote.skops")
     rc, out, err = run_cli(capsys, "predict", path, tmp_path / "clip.wav")
@@ -98,8 +102,7 @@ def test_predict_with_the_opt_in(capsys, fitted, tmp_path):
 # -- --show --------------------------------------------------------------------------------------------------
 
 
-def test_predict_show_names_the_models_without_loading_them(capsys, fitted, tmp_path, tiny_clap_dir,
-                                                            tiny_wavlm_dir):
+def test_predict_show_names_the_models_without_loading_them(capsys, fitted, tmp_path, tiny_clap_dir, tiny_wavlm_dir):
     pipe, _ = fitted
     path = zsfuse.save(pipe, tmp_path / "model.skops")
     clear_model_cache()
@@ -124,8 +127,9 @@ def test_predict_needs_files_unless_show(capsys, tmp_path):
 # -- bad files ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["truncated", "not-a-zip", "zip-without-schema", "empty", "directory",
-                                  "newer-protocol"])
+@pytest.mark.parametrize(
+    "kind", ["truncated", "not-a-zip", "zip-without-schema", "empty", "directory", "newer-protocol"]
+)
 @pytest.mark.parametrize("show", [False, True], ids=["predict", "show"])
 def test_predict_a_bad_file(capsys, tmp_path, kind, show):
     good = zsfuse.save(unfitted(), tmp_path / "good.skops")

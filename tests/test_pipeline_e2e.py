@@ -7,7 +7,7 @@ encoded once per audio setting per process.
 
 import numpy as np
 import pytest
-from sklearn.model_selection import GroupKFold, GridSearchCV
+from sklearn.model_selection import GridSearchCV, GroupKFold
 
 from zsfuse import make_zsfuse_pipeline
 from zsfuse.store import clear_stores
@@ -28,8 +28,9 @@ pytestmark = pytest.mark.usefixtures("fresh_store")
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    records = make_audio_tree(tmp_path_factory.mktemp("corpus"), labels=LABELS, n_speakers=N_SPEAKERS,
-                              n_per_class=2, seconds=1.0, rate=16000)
+    records = make_audio_tree(
+        tmp_path_factory.mktemp("corpus"), labels=LABELS, n_speakers=N_SPEAKERS, n_per_class=2, seconds=1.0, rate=16000
+    )
     X = [r["path"] for r in records]
     y = np.array([r["label"] for r in records])
     groups = np.array([r["speaker"] for r in records])
@@ -40,8 +41,14 @@ def make_pipe(tiny_clap_dir, tiny_wavlm_dir, cache_dir):
     # pad_mode="zero": the 1 s clips do not fill the tiny CLAP's 10 s window, so audio_repeats
     # changes what the model hears (with the native loop padding it would change nothing)
     return make_zsfuse_pipeline(
-        clap=tiny_clap_dir, fm=tiny_wavlm_dir, labels=LABELS, templates=TEMPLATES,
-        zs__pad_mode="zero", layers="all", device="cpu", cache_dir=str(cache_dir),
+        clap=tiny_clap_dir,
+        fm=tiny_wavlm_dir,
+        labels=LABELS,
+        templates=TEMPLATES,
+        zs__pad_mode="zero",
+        layers="all",
+        device="cpu",
+        cache_dir=str(cache_dir),
     )
 
 
@@ -75,13 +82,11 @@ class Counter:
 
 
 def search(pipe, n_jobs):
-    return GridSearchCV(pipe, GRID, cv=GroupKFold(n_splits=N_SPEAKERS), scoring="balanced_accuracy",
-                        n_jobs=n_jobs)
+    return GridSearchCV(pipe, GRID, cv=GroupKFold(n_splits=N_SPEAKERS), scoring="balanced_accuracy", n_jobs=n_jobs)
 
 
 @pytest.mark.slow
-def test_grid_search_n_jobs_1_and_2_agree_and_encode_once(corpus, tiny_clap_dir, tiny_wavlm_dir, tmp_path,
-                                                          monkeypatch):
+def test_grid_search_n_jobs_1_and_2_agree_and_encode_once(corpus, tiny_clap_dir, tiny_wavlm_dir, tmp_path, monkeypatch):
     X, y, groups = corpus
     n_clips = len(X)
 
@@ -160,9 +165,19 @@ def test_make_zsfuse_pipeline_structure_and_routing():
     from zsfuse import CLAPZeroShotTransformer, FMEmbeddingTransformer, LateFusionClassifier
 
     pipe = make_zsfuse_pipeline(
-        labels=LABELS, templates=TEMPLATES, audio_repeats=2, layers="all", pooling="mean",
-        fusion="weighted", zs_weight=0.25, cache_dir="/tmp/emb", device="cpu",
-        zs__revision="abc", fm__revision="def", features__zs__text_repeats=3, clf__cv=3,
+        labels=LABELS,
+        templates=TEMPLATES,
+        audio_repeats=2,
+        layers="all",
+        pooling="mean",
+        fusion="weighted",
+        zs_weight=0.25,
+        cache_dir="/tmp/emb",
+        device="cpu",
+        zs__revision="abc",
+        fm__revision="def",
+        features__zs__text_repeats=3,
+        clf__cv=3,
     )
     assert isinstance(pipe, Pipeline) and [n for n, _ in pipe.steps] == ["features", "clf"]
     union = pipe.named_steps["features"]
@@ -172,14 +187,23 @@ def test_make_zsfuse_pipeline_structure_and_routing():
     assert isinstance(pipe.named_steps["clf"], LateFusionClassifier)
     params = pipe.get_params()
     expected = {
-        "features__zs__model": "msclap-2023", "features__fm__model": "microsoft/wavlm-large",
-        "features__zs__labels": LABELS, "features__zs__templates": TEMPLATES,
-        "features__zs__audio_repeats": 2, "features__zs__text_repeats": 3,
-        "features__fm__layers": "all", "features__fm__pooling": "mean",
-        "clf__fusion": "weighted", "clf__zs_weight": 0.25, "clf__cv": 3,
-        "features__zs__cache_dir": "/tmp/emb", "features__fm__cache_dir": "/tmp/emb",  # shared: both
-        "features__zs__device": "cpu", "features__fm__device": "cpu",
-        "features__zs__revision": "abc", "features__fm__revision": "def",
+        "features__zs__model": "msclap-2023",
+        "features__fm__model": "microsoft/wavlm-large",
+        "features__zs__labels": LABELS,
+        "features__zs__templates": TEMPLATES,
+        "features__zs__audio_repeats": 2,
+        "features__zs__text_repeats": 3,
+        "features__fm__layers": "all",
+        "features__fm__pooling": "mean",
+        "clf__fusion": "weighted",
+        "clf__zs_weight": 0.25,
+        "clf__cv": 3,
+        "features__zs__cache_dir": "/tmp/emb",
+        "features__fm__cache_dir": "/tmp/emb",  # shared: both
+        "features__zs__device": "cpu",
+        "features__fm__device": "cpu",
+        "features__zs__revision": "abc",
+        "features__fm__revision": "def",
     }
     assert {k: params[k] for k in expected} == expected
     # instances are used as they are

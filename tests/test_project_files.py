@@ -66,8 +66,13 @@ def test_contributing_guide_is_short_and_names_what_exists():
     assert len(text.splitlines()) <= 80
     paths = set(re.findall(r"`((?:\.ci|benchmarks|docs|tests|zsfuse)/[\w./-]+)`", text))
     paths |= {link.split("#")[0] for link in re.findall(r"\]\(([^)]+)\)", text)}
-    assert {"tests/test_golden.py", "tests/test_structure.py", "zsfuse/datasets/_registry.py",
-            "zsfuse/fusion/_modes.py", "LICENSE"} <= paths
+    assert {
+        "tests/test_golden.py",
+        "tests/test_structure.py",
+        "zsfuse/datasets/_registry.py",
+        "zsfuse/fusion/_modes.py",
+        "LICENSE",
+    } <= paths
     missing = sorted(p for p in paths if not (ROOT / p).exists())
     assert not missing
     assert 'pip install -e ".[msclap,test]"' in (ROOT / "README.md").read_text(encoding="utf-8")

@@ -28,7 +28,7 @@ def test_requires_python_is_the_lowest_python_ci_tests():
 
 def test_a_toml_grid_is_read(tmp_path):
     grid = tmp_path / "grid.toml"
-    grid.write_text('zs__audio_repeats = [1, 2]\nclf__zs_weight = [0.0, 0.5]\n')
+    grid.write_text("zs__audio_repeats = [1, 2]\nclf__zs_weight = [0.0, 0.5]\n")
     assert read_grid(str(grid)) == {"zs__audio_repeats": [1, 2], "clf__zs_weight": [0.0, 0.5]}
     grid.write_text("x = [1,\n")
     with pytest.raises(ValueError, match="is not valid TOML"):

@@ -33,16 +33,29 @@ def make_results(n_folds=3, seed=0, systems=SYSTEMS):
         for system, accuracy in zip(systems, (0.7, 0.45, 0.8)):
             pred = np.where(rng.random(60) < accuracy, y, rng.choice(CLASSES, 60))
             metrics[system] = fold_metrics(y, pred, CLASSES)
-        folds.append({
-            "fold": f"fold_{k + 1}", "n_train": 120, "n_test": 60, "test_speakers": [f"s{k}a", f"s{k}b"],
-            "best_params": {"zs_weight": 0.5, "fusion": "concat"} if k else {}, "systems": metrics,
-        })
+        folds.append(
+            {
+                "fold": f"fold_{k + 1}",
+                "n_train": 120,
+                "n_test": 60,
+                "test_speakers": [f"s{k}a", f"s{k}b"],
+                "best_params": {"zs_weight": 0.5, "fusion": "concat"} if k else {},
+                "systems": metrics,
+            }
+        )
     return {
         "zsfuse_version": "0.1.0.dev0",
         "created": "2025-06-01T12:00:00+00:00",
         "elapsed_s": 12.5,
-        "dataset": {"name": "toyset", "root": "data/toyset", "protocol": "emobox", "n_clips": 180,
-                    "n_speakers": 6, "classes": CLASSES, "class_counts": {c: 45 for c in CLASSES}},
+        "dataset": {
+            "name": "toyset",
+            "root": "data/toyset",
+            "protocol": "emobox",
+            "n_clips": 180,
+            "n_speakers": 6,
+            "classes": CLASSES,
+            "class_counts": {c: 45 for c in CLASSES},
+        },
         "config": {"command": ["zsfuse", "evaluate", "toyset", "--out", "runs/toy"], "grid": {"zs_weight": [0, 1]}},
         "models": {"clap": {"model": "tiny-clap", "revision": None, "fingerprint": "abc123"}},
         "environment": {"python": "3.11.0", "numpy": "2.0"},
@@ -287,7 +300,7 @@ def test_report_markdown(written):
         assert mean_std([f["systems"][s]["ua"] for f in results["folds"]]) in md
         assert f"### {s}" in md and f"(confusion_{s}.png)" in md
     assert "| Fold | n_train | n_test | Test speakers | fm_baseline | zero_shot | zs_fuse |" in md
-    assert "| fold_2 | `zs_weight=0.5`, `fusion=\"concat\"` |" in md
+    assert '| fold_2 | `zs_weight=0.5`, `fusion="concat"` |' in md
     assert "| fold_1 | (none) |" in md
     pooled = build_summary(results)["zs_fuse"]["confusion"]
     assert f"| **ang** | {' | '.join(map(str, pooled[0]))} |" in md
@@ -368,13 +381,23 @@ def test_one_json_conversion_for_records_and_reports():
 
     from zsfuse._json import json_default, jsonable
 
-    record = {"a": (np.int64(1), np.float32(0.5)), 2: np.array([[1, 2]]), "b": np.True_,
-              "p": PurePosixPath("x"), "o": None}
+    record = {
+        "a": (np.int64(1), np.float32(0.5)),
+        2: np.array([[1, 2]]),
+        "b": np.True_,
+        "p": PurePosixPath("x"),
+        "o": None,
+    }
     assert jsonable(record) == {"a": [1, 0.5], "2": [[1, 2]], "b": True, "p": "PurePosixPath('x')", "o": None}
     assert type(jsonable(np.int64(3))) is int and jsonable(object) == repr(object)
     report = {"p": PurePosixPath("x"), "s": {3, 1}, "n": np.int64(2), "a": np.arange(2), "f": np.float64(0.25)}
-    assert json.loads(json.dumps(report, default=json_default)) == {"p": "x", "s": [1, 3], "n": 2, "a": [0, 1],
-                                                                    "f": 0.25}
+    assert json.loads(json.dumps(report, default=json_default)) == {
+        "p": "x",
+        "s": [1, 3],
+        "n": 2,
+        "a": [0, 1],
+        "f": 0.25,
+    }
     with pytest.raises(TypeError, match="Object of type object is not JSON serializable"):
         json_default(object())
 
@@ -393,8 +416,11 @@ def test_report_cites_msclap_wavlm_and_emobox(tmp_path):
     results = make_results(n_folds=1, systems=["zs_fuse"])
     results["models"] = {
         "clap": {"model": "msclap-2023", "revision": None, "fingerprint": "msclap-2023:ab12:text=cd34"},
-        "fm": {"model": "microsoft/wavlm-large", "revision": None,
-               "fingerprint": "wavlm:models:microsoft/wavlm-large@0123abcd"},
+        "fm": {
+            "model": "microsoft/wavlm-large",
+            "revision": None,
+            "fingerprint": "wavlm:models:microsoft/wavlm-large@0123abcd",
+        },
     }
     results["dataset"].update(name="emobox", info={"emobox_dataset": "iemocap"})
     section = _references_section(tmp_path, results)
@@ -420,8 +446,9 @@ def test_report_cites_unknown_local_models_and_corpus_as_their_own(tmp_path):
     results["dataset"].update(name="manifest", info={})
     section = _references_section(tmp_path, results)
     assert "- CLAP model `/data/models/my-clap`: not a model zsfuse knows: cite the model's own paper." in section
-    assert ("- speech foundation model `/data/models/my-encoder`: not a model zsfuse knows: "
-            "cite the model's own paper.") in section
+    assert (
+        "- speech foundation model `/data/models/my-encoder`: not a model zsfuse knows: cite the model's own paper."
+    ) in section
     assert "- corpus `manifest`: not a corpus zsfuse knows: cite the corpus's own paper." in section
     assert "Prompt Amplification" in section  # zsfuse and the paper are always cited
     for reference in REFERENCES:
@@ -429,17 +456,20 @@ def test_report_cites_unknown_local_models_and_corpus_as_their_own(tmp_path):
             assert reference.citation not in section
 
 
-@pytest.mark.parametrize(("role", "model", "fingerprint", "name"), [
-    ("clap", "msclap-2022", None, "MS-CLAP 2022"),
-    ("clap", "/ckpt/CLAP_weights_2022.pth", "msclap-2022:ab:text=cd", "MS-CLAP 2022"),
-    ("clap", "laion/clap-htsat-unfused", "hf-clap:models:laion/clap-htsat-unfused@0a1b", "LAION-CLAP"),
-    ("clap", "/models/clap-folder", "hf-clap:0123abcd", "LAION-CLAP"),  # a transformers ClapModel
-    ("fm", "facebook/hubert-large-ll60k", None, "HuBERT"),
-    ("fm", "facebook/wav2vec2-base", "wav2vec2:models:facebook/wav2vec2-base@ff", "wav2vec 2.0"),
-    ("fm", "facebook/data2vec-audio-base", "data2vec-audio:0a1b", "data2vec"),
-    ("fm", "openai/whisper-small", "whisper:0a1b", "Whisper"),
-    ("fm", "/models/wavlm-copy", "hubert:0a1b", "HuBERT"),  # the fingerprint's model_type wins over the path
-])
+@pytest.mark.parametrize(
+    ("role", "model", "fingerprint", "name"),
+    [
+        ("clap", "msclap-2022", None, "MS-CLAP 2022"),
+        ("clap", "/ckpt/CLAP_weights_2022.pth", "msclap-2022:ab:text=cd", "MS-CLAP 2022"),
+        ("clap", "laion/clap-htsat-unfused", "hf-clap:models:laion/clap-htsat-unfused@0a1b", "LAION-CLAP"),
+        ("clap", "/models/clap-folder", "hf-clap:0123abcd", "LAION-CLAP"),  # a transformers ClapModel
+        ("fm", "facebook/hubert-large-ll60k", None, "HuBERT"),
+        ("fm", "facebook/wav2vec2-base", "wav2vec2:models:facebook/wav2vec2-base@ff", "wav2vec 2.0"),
+        ("fm", "facebook/data2vec-audio-base", "data2vec-audio:0a1b", "data2vec"),
+        ("fm", "openai/whisper-small", "whisper:0a1b", "Whisper"),
+        ("fm", "/models/wavlm-copy", "hubert:0a1b", "HuBERT"),  # the fingerprint's model_type wins over the path
+    ],
+)
 def test_reference_matching_rules(role, model, fingerprint, name):
     results = {"models": {role: {"model": model, "fingerprint": fingerprint}}}
     lines = references_for(results)
@@ -453,7 +483,7 @@ def test_every_named_corpus_has_a_reference():
     from zsfuse.datasets import DATASETS
 
     for name in DATASETS:
-        (_, citation), = references_for({"dataset": {"name": name}})[2:]
+        ((_, citation),) = references_for({"dataset": {"name": name}})[2:]
         if name in ("manifest", "folders"):  # the user's own corpus
             assert "own paper" in citation
         else:

@@ -344,8 +344,11 @@ class FailingConnection:
 
 @pytest.mark.parametrize(
     "message, expected",
-    [("attempt to write a readonly database", "read-only"), ("database or disk is full", "full"),
-     ("database is locked", "locked")],
+    [
+        ("attempt to write a readonly database", "read-only"),
+        ("database or disk is full", "full"),
+        ("database is locked", "locked"),
+    ],
 )
 def test_sqlite_write_errors_simulated_on_the_connection_raise_cache_error(tmp_path, message, expected):
     store = EmbeddingStore(tmp_path)

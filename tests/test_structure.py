@@ -72,7 +72,7 @@ def find_cycle(edges):
         stack.append(node)
         for nxt in sorted(edges[node]):
             if state.get(nxt) == "open":
-                return stack[stack.index(nxt):] + [nxt]
+                return stack[stack.index(nxt) :] + [nxt]
             if nxt not in state:
                 found = visit(nxt)
                 if found:
@@ -119,9 +119,14 @@ def test_no_private_module_of_another_subpackage():
 
 def test_no_private_name_from_another_module():
     """A name shared between modules is public (documented), also inside one subpackage."""
-    offenders = [f"{name} imports {target}.{n}"
-                 for name in MODULES for target, names in imports_of(name) if target != name
-                 for n in names if n.startswith("_") and n != "__version__"]
+    offenders = [
+        f"{name} imports {target}.{n}"
+        for name in MODULES
+        for target, names in imports_of(name)
+        if target != name
+        for n in names
+        if n.startswith("_") and n != "__version__"
+    ]
     assert not offenders, "\n".join(offenders)
 
 

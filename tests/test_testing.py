@@ -63,8 +63,12 @@ def test_the_old_public_names_keep_their_import_path():
     from zsfuse.cli._demo import write_demo_corpus as demo_writer
 
     assert demo_writer is write_demo_corpus
-    assert {"TINY_CLAP_PROJECTION_DIM", "TINY_CLAP_LOGIT_SCALE_A", "TINY_CLAP_LOGIT_SCALE_T",
-            "TINY_MSCLAP_TEXT_DIM"} <= set(dir(testing))
+    assert {
+        "TINY_CLAP_PROJECTION_DIM",
+        "TINY_CLAP_LOGIT_SCALE_A",
+        "TINY_CLAP_LOGIT_SCALE_T",
+        "TINY_MSCLAP_TEXT_DIM",
+    } <= set(dir(testing))
     assert {"make_tiny_whisper", "make_tiny_data2vec", "write_demo_corpus"} <= set(testing.__all__)
 
 
@@ -91,7 +95,7 @@ def _peak_hz(x, rate):
 
 def _pitch_hz(x, rate, fmin=60, fmax=400):
     x = x - x.mean()
-    ac = np.correlate(x, x, "full")[len(x) - 1:]
+    ac = np.correlate(x, x, "full")[len(x) - 1 :]
     lo, hi = int(rate / fmax), int(rate / fmin)
     return rate / (lo + np.argmax(ac[lo:hi]))
 
@@ -132,13 +136,11 @@ def test_speechlike_contour_energy_and_determinism(contour):
     x = speechlike(2.0, rate, f0=120.0, contour=contour, energy=0.7, tempo=4.0, seed=3)
     assert x.dtype == np.float32 and x.ndim == 1 and len(x) == 2 * rate
     assert np.max(np.abs(x)) == pytest.approx(0.7, rel=1e-5)
-    np.testing.assert_array_equal(x, speechlike(2.0, rate, f0=120.0, contour=contour,
-                                                energy=0.7, tempo=4.0, seed=3))
-    assert not np.array_equal(x, speechlike(2.0, rate, f0=120.0, contour=contour,
-                                            energy=0.7, tempo=4.0, seed=4))
+    np.testing.assert_array_equal(x, speechlike(2.0, rate, f0=120.0, contour=contour, energy=0.7, tempo=4.0, seed=3))
+    assert not np.array_equal(x, speechlike(2.0, rate, f0=120.0, contour=contour, energy=0.7, tempo=4.0, seed=4))
     # pitch measured on the syllables around 0.125 s and 1.875 s
-    start = _pitch_hz(x[int(0.05 * rate):int(0.2 * rate)], rate)
-    end = _pitch_hz(x[int(1.8 * rate):int(1.95 * rate)], rate)
+    start = _pitch_hz(x[int(0.05 * rate) : int(0.2 * rate)], rate)
+    end = _pitch_hz(x[int(1.8 * rate) : int(1.95 * rate)], rate)
     expected_end = {"rise": 180.0, "fall": 80.0, "flat": 120.0}[contour]
     assert start == pytest.approx(120.0 * (1 + 0.0125), rel=0.06)
     assert end == pytest.approx(expected_end, rel=0.06)
@@ -165,8 +167,7 @@ def test_generators_validate_arguments():
     assert len(speechlike(0.0, 16000)) == 0
 
 
-@pytest.mark.parametrize("subtype, atol", [("PCM_16", 1 / 32768), ("PCM_24", 1 / 2**23),
-                                           ("FLOAT", 1e-7)])
+@pytest.mark.parametrize("subtype, atol", [("PCM_16", 1 / 32768), ("PCM_24", 1 / 2**23), ("FLOAT", 1e-7)])
 def test_write_wav_round_trip(tmp_path, subtype, atol):
     wave = speechlike(0.5, 16000, energy=0.8)
     path = write_wav(tmp_path / "sub" / "a.wav", wave, 16000, subtype=subtype)
@@ -201,14 +202,16 @@ def test_make_audio_tree(tmp_path):
         assert os.path.isfile(r["path"])
         assert os.path.basename(os.path.dirname(r["path"])) == r["label"]
         assert sf.info(r["path"]).frames == 4000
-    again = make_audio_tree(tmp_path / "again", labels=("x", "y", "z", "w", "v"), n_speakers=1,
-                            n_per_class=1, seconds=0.5, rate=8000)
+    again = make_audio_tree(
+        tmp_path / "again", labels=("x", "y", "z", "w", "v"), n_speakers=1, n_per_class=1, seconds=0.5, rate=8000
+    )
     assert [r["label"] for r in again] == ["x", "y", "z", "w", "v"]
     np.testing.assert_array_equal(sf.read(records[0]["path"])[0], sf.read(again[0]["path"])[0])
     # angry is louder than sad
-    peak = {label: np.mean([np.abs(sf.read(r["path"])[0]).max()
-                            for r in records if r["label"] == label])
-            for label in ("angry", "sad")}
+    peak = {
+        label: np.mean([np.abs(sf.read(r["path"])[0]).max() for r in records if r["label"] == label])
+        for label in ("angry", "sad")
+    }
     assert peak["angry"] > 2 * peak["sad"]
 
 
@@ -219,8 +222,7 @@ def test_write_demo_corpus(tmp_path):
     assert manifest == tmp_path / "c" / "manifest.csv"
     with open(manifest, newline="") as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == 12 and rows[0] == {"path": "angry/spk0_0.wav", "label": "angry", "speaker": "spk0",
-                                           "fold": "1"}
+    assert len(rows) == 12 and rows[0] == {"path": "angry/spk0_0.wav", "label": "angry", "speaker": "spk0", "fold": "1"}
     assert {(r["speaker"], r["fold"]) for r in rows} == {("spk0", "1"), ("spk1", "2"), ("spk2", "1")}
     for r in rows:
         assert sf.info(str(tmp_path / "c" / r["path"])).samplerate == 16000
@@ -233,8 +235,7 @@ def test_write_demo_corpus(tmp_path):
 
 def test_tiny_clap_loads_back_and_runs(tiny_clap_dir):
     import torch
-    from transformers import (AutoFeatureExtractor, AutoProcessor, AutoTokenizer,
-                              ClapModel, ClapProcessor)
+    from transformers import AutoFeatureExtractor, AutoProcessor, AutoTokenizer, ClapModel, ClapProcessor
 
     model, info = ClapModel.from_pretrained(tiny_clap_dir, output_loading_info=True)
     assert not info["missing_keys"] and not info["unexpected_keys"]
@@ -260,15 +261,15 @@ def test_tiny_clap_loads_back_and_runs(tiny_clap_dir):
     assert len(long) == 77
 
     clip = speechlike(3.0, 48000, seed=1)
-    inputs = processor(audio=[clip], text=PROMPTS, sampling_rate=48000,
-                       return_tensors="pt", padding=True)
+    inputs = processor(audio=[clip], text=PROMPTS, sampling_rate=48000, return_tensors="pt", padding=True)
     assert inputs["input_features"].shape == (1, 1, 1001, 16)
     model.eval()
     with torch.no_grad():
         out = model(**inputs)
         audio = _features(model.get_audio_features(input_features=inputs["input_features"]))
-        text = _features(model.get_text_features(input_ids=inputs["input_ids"],
-                                                 attention_mask=inputs["attention_mask"]))
+        text = _features(
+            model.get_text_features(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"])
+        )
     assert out.logits_per_audio.shape == (1, 2)
     assert audio.shape == (1, 16) and text.shape == (2, 16)
     assert torch.isfinite(out.logits_per_audio).all()
@@ -308,8 +309,7 @@ def test_tiny_clap_has_two_distinct_temperatures(tmp_path, tiny_clap_dir):
     assert model.logit_scale_a.item() == pytest.approx(math.log(1 / 0.07), abs=1e-6)
     assert model.logit_scale_t.item() == pytest.approx(math.log(50.0), abs=1e-6)
     processor = ClapProcessor.from_pretrained(tiny_clap_dir)
-    audio = processor.feature_extractor([speechlike(2.0, 48000, seed=3)], sampling_rate=48000,
-                                        return_tensors="pt")
+    audio = processor.feature_extractor([speechlike(2.0, 48000, seed=3)], sampling_rate=48000, return_tensors="pt")
     text = processor.tokenizer(PROMPTS, padding=True, return_tensors="pt")
     with torch.no_grad():
         out = model(input_features=audio["input_features"], **text)
@@ -377,8 +377,9 @@ def test_tiny_speech_models_load_back_and_run(tmp_path, case):
     assert torch.isfinite(out.last_hidden_state).all()
 
 
-@pytest.mark.parametrize("builder", [make_tiny_wavlm, make_tiny_hubert, make_tiny_wav2vec2,
-                                     make_tiny_data2vec, make_tiny_whisper])
+@pytest.mark.parametrize(
+    "builder", [make_tiny_wavlm, make_tiny_hubert, make_tiny_wav2vec2, make_tiny_data2vec, make_tiny_whisper]
+)
 def test_tiny_speech_models_are_seeded(tmp_path, builder):
     from transformers import AutoModel
 
@@ -411,8 +412,12 @@ def test_tiny_data2vec_loads_back_and_runs(tiny_data2vec_dir):
     assert (cfg.num_conv_pos_embeddings, cfg.conv_pos_kernel_size) == (2, 5)
     fe = AutoFeatureExtractor.from_pretrained(tiny_data2vec_dir)
     assert fe.sampling_rate == 16000 and fe.do_normalize and fe.return_attention_mask
-    inputs = fe([speechlike(1.0, 16000, seed=1), noise_burst(0.5, 16000)], sampling_rate=16000,
-                return_tensors="pt", padding=True)
+    inputs = fe(
+        [speechlike(1.0, 16000, seed=1), noise_burst(0.5, 16000)],
+        sampling_rate=16000,
+        return_tensors="pt",
+        padding=True,
+    )
     with torch.no_grad():
         out = model.eval()(**inputs, output_hidden_states=True)
     assert out.last_hidden_state.shape == (2, 49, 32) and len(out.hidden_states) == 3
@@ -448,8 +453,7 @@ def test_tiny_whisper_and_data2vec_run_through_fm_embedding_transformer(tiny_whi
         assert X.shape[0] == 2 and X.shape[1] % width == 0 and np.isfinite(X).all()
 
 
-def test_shared_fixtures_build(tiny_wavlm_dir, tiny_hubert_dir, tiny_wav2vec2_dir, tiny_data2vec_dir,
-                               tiny_whisper_dir):
+def test_shared_fixtures_build(tiny_wavlm_dir, tiny_hubert_dir, tiny_wav2vec2_dir, tiny_data2vec_dir, tiny_whisper_dir):
     for path in (tiny_wavlm_dir, tiny_hubert_dir, tiny_wav2vec2_dir, tiny_data2vec_dir, tiny_whisper_dir):
         assert os.path.isfile(os.path.join(path, "config.json"))
         assert os.path.isfile(os.path.join(path, "preprocessor_config.json"))

@@ -74,8 +74,9 @@ def test_the_hf_clap_tokenizer_is_shared_by_threads(tiny_clap_dir):
 
 
 def test_the_msclap_tokenizer_is_shared_by_threads(tiny_msclap):
-    backend = CLAPZeroShotTransformer(model=tiny_msclap.checkpoint, version="2023", text_model=tiny_msclap.text_model,
-                                      device="cpu", dtype="float32")._backend()
+    backend = CLAPZeroShotTransformer(
+        model=tiny_msclap.checkpoint, version="2023", text_model=tiny_msclap.text_model, device="cpu", dtype="float32"
+    )._backend()
     assert_threads_embed_text_as_one(backend, 12)
 
 
@@ -86,7 +87,7 @@ def test_fm_forward_passes_run_concurrently_on_one_encoder(tiny_wavlm_dir):
     layers = [(1,), (0, 2), (encoder.spec.n_layers,)]
 
     def encode(i):
-        stats = encoder.encode(pieces[i:i + 2], layers[i % 3], layer_reduce="concat")
+        stats = encoder.encode(pieces[i : i + 2], layers[i % 3], layer_reduce="concat")
         return [s.mean for s in stats]
 
     serial = [encode(i) for i in range(THREADS)]
@@ -192,22 +193,36 @@ def small_corpus(tmp_path_factory):
     """The demo corpus, smaller: 3 speakers (one fold each) x 4 classes x 2 clips of 0.5 s."""
     from zsfuse.testing import write_demo_corpus
 
-    manifest = write_demo_corpus(tmp_path_factory.mktemp("small-corpus"), n_speakers=3, clips_per_class=2,
-                                 seconds=0.5, n_folds=3)
+    manifest = write_demo_corpus(
+        tmp_path_factory.mktemp("small-corpus"), n_speakers=3, clips_per_class=2, seconds=0.5, n_folds=3
+    )
     return load_dataset("manifest", manifest)
 
 
 def scores(results):
-    return [(f["fold"], name, f["systems"][name]["ua"], f["systems"][name]["confusion"])
-            for f in results["folds"] for name in results["systems"]]
+    return [
+        (f["fold"], name, f["systems"][name]["ua"], f["systems"][name]["confusion"])
+        for f in results["folds"]
+        for name in results["systems"]
+    ]
 
 
 def test_evaluate_with_threads_gives_the_serial_results(small_corpus, tiny_clap_dir, tiny_wavlm_dir, tmp_path):
     def run(name, **kwargs):
-        return evaluate(small_corpus, clap=tiny_clap_dir, fm=tiny_wavlm_dir, grid={"zs__audio_repeats": [1, 2]},
-                        params={"zs__pad_mode": "zero", "clf__estimator": RidgeClassifier()}, folds=["fold_1"],
-                        device="cpu", dtype="float32", progress=False, cache_dir=str(tmp_path / f"cache-{name}"),
-                        out=tmp_path / f"out-{name}", **kwargs)
+        return evaluate(
+            small_corpus,
+            clap=tiny_clap_dir,
+            fm=tiny_wavlm_dir,
+            grid={"zs__audio_repeats": [1, 2]},
+            params={"zs__pad_mode": "zero", "clf__estimator": RidgeClassifier()},
+            folds=["fold_1"],
+            device="cpu",
+            dtype="float32",
+            progress=False,
+            cache_dir=str(tmp_path / f"cache-{name}"),
+            out=tmp_path / f"out-{name}",
+            **kwargs,
+        )
 
     serial = run("serial")
     clear_stores()
@@ -222,8 +237,9 @@ def test_grid_search_with_threads_gives_the_serial_results(small_corpus, tiny_cl
 
     def search(n_jobs):
         clear_stores()  # each run encodes everything itself (threads share the in-memory store)
-        pipe = make_zsfuse_pipeline(clap=tiny_clap_dir, fm=tiny_wavlm_dir, zs__pad_mode="zero", device="cpu",
-                                    clf__estimator=RidgeClassifier())
+        pipe = make_zsfuse_pipeline(
+            clap=tiny_clap_dir, fm=tiny_wavlm_dir, zs__pad_mode="zero", device="cpu", clf__estimator=RidgeClassifier()
+        )
         return GridSearchCV(pipe, grid, cv=GroupKFold(n_splits=3), n_jobs=n_jobs).fit(X, y, groups=groups)
 
     serial = search(1)

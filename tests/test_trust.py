@@ -39,8 +39,7 @@ def fresh():
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    records = make_audio_tree(tmp_path_factory.mktemp("audio"), labels=LABELS, n_speakers=2, n_per_class=3,
-                              seconds=1.0)
+    records = make_audio_tree(tmp_path_factory.mktemp("audio"), labels=LABELS, n_speakers=2, n_per_class=3, seconds=1.0)
     return [r["path"] for r in records], np.array([r["label"] for r in records])
 
 
@@ -71,8 +70,11 @@ def test_a_fold_without_a_class_matches_by_label_with_zs_labels():
 
 def test_a_class_without_a_zero_shot_column_names_both_sides():
     X, y = _task()
-    with pytest.raises(ValueError, match=r"labels \['angry', 'calm', 'happy', 'neutral'\].*classes "
-                                         r"\['angry', 'happy', 'neutral', 'sad'\].*\['sad'\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"labels \['angry', 'calm', 'happy', 'neutral'\].*classes "
+        r"\['angry', 'happy', 'neutral', 'sad'\].*\['sad'\]",
+    ):
         LateFusionClassifier(zs_labels=("angry", "calm", "happy", "neutral")).fit(X, y)
 
 
@@ -96,18 +98,24 @@ def test_the_pipeline_matches_by_label_in_a_fold_that_lacks_a_class(corpus, tiny
     X, y = corpus
     keep = y != "angry"
     X_fold, y_fold = [x for x, k in zip(X, keep) if k], y[keep]
-    pipe = make_zsfuse_pipeline(clap=tiny_clap_dir, fm=tiny_wavlm_dir, labels=LABELS, device="cpu",
-                                fusion="weighted", zs_weight=0.5)
+    pipe = make_zsfuse_pipeline(
+        clap=tiny_clap_dir, fm=tiny_wavlm_dir, labels=LABELS, device="cpu", fusion="weighted", zs_weight=0.5
+    )
     pipe.fit(X_fold, y_fold)
     clf = pipe.named_steps["clf"]
-    np.testing.assert_array_equal(clf.feature_names_in_[clf.zs_columns_],
-                                  ["zs__zs_happy", "zs__zs_neutral", "zs__zs_sad"])
+    np.testing.assert_array_equal(
+        clf.feature_names_in_[clf.zs_columns_], ["zs__zs_happy", "zs__zs_neutral", "zs__zs_sad"]
+    )
     assert "zs__zs_angry" not in set(clf.feature_names_in_[clf.fm_columns_])
     # a hand-built pipeline with plain numpy output gets the same answer through zs_labels
     zs = CLAPZeroShotTransformer(model=tiny_clap_dir, labels=LABELS, device="cpu")
     fm = FMEmbeddingTransformer(model=tiny_wavlm_dir, device="cpu")
-    by_hand = Pipeline([("features", FeatureUnion([("zs", zs), ("fm", fm)])),
-                        ("clf", LateFusionClassifier(fusion="weighted", zs_weight=0.5, zs_labels=LABELS))])
+    by_hand = Pipeline(
+        [
+            ("features", FeatureUnion([("zs", zs), ("fm", fm)])),
+            ("clf", LateFusionClassifier(fusion="weighted", zs_weight=0.5, zs_labels=LABELS)),
+        ]
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error", FusionWarning)
         by_hand.fit(X_fold, y_fold)
@@ -125,8 +133,10 @@ def test_an_array_without_a_stated_rate_is_refused_before_any_model_loads(tiny_c
     with pytest.raises(ClipError, match=r"clip 0: .*no sampling_rate.*sampling_rate=16000"):
         pipe.fit([wave] * 4, ["angry", "happy", "neutral", "sad"])
     assert cached_models() == []
-    for step in (CLAPZeroShotTransformer(model=tiny_clap_dir, labels=LABELS, device="cpu"),
-                 FMEmbeddingTransformer(model=tiny_wavlm_dir, device="cpu")):
+    for step in (
+        CLAPZeroShotTransformer(model=tiny_clap_dir, labels=LABELS, device="cpu"),
+        FMEmbeddingTransformer(model=tiny_wavlm_dir, device="cpu"),
+    ):
         with pytest.raises(ClipError, match="no sampling_rate"):
             step.fit().transform([wave])
 
@@ -137,14 +147,14 @@ def test_make_zsfuse_pipeline_states_the_rate_once_for_every_step(corpus, tiny_c
     X, y = corpus
     waves = [sf.read(p, dtype="float32")[0] for p in X]
     rate = sf.info(X[0]).samplerate
-    pipe = make_zsfuse_pipeline(clap=tiny_clap_dir, fm=tiny_wavlm_dir, labels=LABELS, device="cpu",
-                                sampling_rate=rate)
+    pipe = make_zsfuse_pipeline(clap=tiny_clap_dir, fm=tiny_wavlm_dir, labels=LABELS, device="cpu", sampling_rate=rate)
     zs, fm = (step for _, step in pipe.named_steps["features"].transformer_list)
     assert zs.sampling_rate == fm.sampling_rate == rate
     # arrays at the stated rate give exactly what the files give
     from_files = make_zsfuse_pipeline(clap=tiny_clap_dir, fm=tiny_wavlm_dir, labels=LABELS, device="cpu")
-    np.testing.assert_allclose(pipe.fit(waves, y).predict_proba(waves), from_files.fit(X, y).predict_proba(X),
-                               rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(
+        pipe.fit(waves, y).predict_proba(waves), from_files.fit(X, y).predict_proba(X), rtol=1e-6, atol=1e-9
+    )
 
 
 # -- 5. smaller ones ----------------------------------------------------------------------------------------
@@ -173,9 +183,11 @@ def test_x_y_mismatch_fails_before_any_model_loads(corpus, make_step):
     clear_model_cache()
     # a model that does not exist: a check made after loading would raise ModelNotFoundError instead
     missing = "/nonexistent/model-folder"
-    step = {"zs": lambda: CLAPZeroShotTransformer(model=missing, labels=LABELS),
-            "fm": lambda: FMEmbeddingTransformer(model=missing),
-            "pipeline": lambda: make_zsfuse_pipeline(clap=missing, fm=missing, labels=LABELS)}[make_step]()
+    step = {
+        "zs": lambda: CLAPZeroShotTransformer(model=missing, labels=LABELS),
+        "fm": lambda: FMEmbeddingTransformer(model=missing),
+        "pipeline": lambda: make_zsfuse_pipeline(clap=missing, fm=missing, labels=LABELS),
+    }[make_step]()
     with pytest.raises(ValueError, match=f"X holds {len(X)} clips but y holds {len(X) - 1} labels"):
         step.fit(X, y[:-1])
     assert cached_models() == []
@@ -267,10 +279,15 @@ def test_a_loaded_pipeline_memory_folder_is_reset(tmp_path):
 
 @pytest.mark.parametrize("value", ["yes", None, 1])
 def test_trust_remote_code_must_be_a_real_bool(tiny_clap_dir, tiny_wavlm_dir, value):
-    for step in (CLAPZeroShotTransformer(model=tiny_clap_dir, labels=LABELS, trust_remote_code=value),
-                 FMEmbeddingTransformer(model=tiny_wavlm_dir, trust_remote_code=value)):
-        with pytest.raises(ValueError, match=rf"The 'trust_remote_code' parameter of {type(step).__name__} "
-                                             r"must be an instance of 'bool'"):
+    for step in (
+        CLAPZeroShotTransformer(model=tiny_clap_dir, labels=LABELS, trust_remote_code=value),
+        FMEmbeddingTransformer(model=tiny_wavlm_dir, trust_remote_code=value),
+    ):
+        with pytest.raises(
+            ValueError,
+            match=rf"The 'trust_remote_code' parameter of {type(step).__name__} "
+            r"must be an instance of 'bool'",
+        ):
             step.fit()
 
 
@@ -280,8 +297,11 @@ def test_load_pretrained_grants_remote_code_only_for_true(tiny_wavlm_dir, monkey
     from zsfuse.models import load_pretrained
 
     seen = []
-    monkeypatch.setattr(AutoConfig, "from_pretrained",
-                        classmethod(lambda cls, path, trust_remote_code=None, **kw: seen.append(trust_remote_code)))
+    monkeypatch.setattr(
+        AutoConfig,
+        "from_pretrained",
+        classmethod(lambda cls, path, trust_remote_code=None, **kw: seen.append(trust_remote_code)),
+    )
     for value in ("yes", None, 1, False, True):
         load_pretrained(AutoConfig, tiny_wavlm_dir, trust_remote_code=value)
     assert seen == [False, False, False, False, True]

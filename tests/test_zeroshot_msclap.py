@@ -26,8 +26,7 @@ def reference(tiny_msclap):
 def make(tiny, **params):
     params.setdefault("labels", LABELS)
     params.setdefault("sampling_rate", RATE)
-    return CLAPZeroShotTransformer(model=tiny.checkpoint, version="2023", text_model=tiny.text_model,
-                                   **params)
+    return CLAPZeroShotTransformer(model=tiny.checkpoint, version="2023", text_model=tiny.text_model, **params)
 
 
 def test_embeddings_equal_msclaps_own(tiny_msclap, reference):
@@ -83,9 +82,12 @@ def msclaps_own_audio_embeddings(reference, monkeypatch, clips, long_audio):
 def test_logits_equal_msclaps_own_for_short_and_long_clips(tiny_msclap, reference, monkeypatch, long_audio):
     """Clips shorter than the 7 s window (msclap loops them to fill it: zsfuse's native pad mode "repeat")
     and longer (msclap crops at random; compared at the window zsfuse picks)."""
-    clips = [speechlike(2.3, RATE, f0=150, contour="fall", seed=21), speechlike(0.5, RATE, f0=260, seed=22),
-             speechlike(7.0, RATE, f0=120, seed=23),
-             np.concatenate([speechlike(4.0, RATE, f0=200, seed=24), speechlike(5.5, RATE, f0=100, seed=25)])]
+    clips = [
+        speechlike(2.3, RATE, f0=150, contour="fall", seed=21),
+        speechlike(0.5, RATE, f0=260, seed=22),
+        speechlike(7.0, RATE, f0=120, seed=23),
+        np.concatenate([speechlike(4.0, RATE, f0=200, seed=24), speechlike(5.5, RATE, f0=100, seed=25)]),
+    ]
     templates = ("this person is feeling {}.",)
     zs = make(tiny_msclap, templates=templates, long_audio=long_audio, output="logit").fit()  # pad_mode="model"
     theirs_audio = msclaps_own_audio_embeddings(reference, monkeypatch, clips, long_audio)
@@ -95,8 +97,14 @@ def test_logits_equal_msclaps_own_for_short_and_long_clips(tiny_msclap, referenc
     np.testing.assert_allclose(zs.transform(clips), sim, atol=1e-5, rtol=0)
     # an explicit pad_mode="repeat" is the same thing
     clear_stores()
-    np.testing.assert_allclose(make(tiny_msclap, templates=templates, long_audio=long_audio, pad_mode="repeat",
-                                    output="logit").fit().transform(clips), sim, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(
+        make(tiny_msclap, templates=templates, long_audio=long_audio, pad_mode="repeat", output="logit")
+        .fit()
+        .transform(clips),
+        sim,
+        atol=1e-5,
+        rtol=0,
+    )
 
 
 def test_exclamation_mark_is_pooled_correctly(tiny_msclap, reference):
@@ -133,7 +141,7 @@ def test_amplification_and_native_padding(tiny_msclap, monkeypatch):
     monkeypatch.setattr(backend, "embed_audio", lambda w: seen.extend(np.array(x) for x in w) or real(w))
     clip = speechlike(2.0, RATE, seed=3)
     zs.transform([clip])
-    np.testing.assert_array_equal(seen[0], np.concatenate([clip, clip, clip, clip[: RATE]]))
+    np.testing.assert_array_equal(seen[0], np.concatenate([clip, clip, clip, clip[:RATE]]))
     # stereo input is averaged, not concatenated as msclap's reader does
     seen.clear()
     clear_stores()
@@ -156,12 +164,14 @@ def test_msclap_2022_equals_msclaps_own(tmp_path):
 
     tiny = make_tiny_msclap(tmp_path / "ms2022", version="2022")
     reference = msclap_reference_wrapper(tiny)
-    zs = CLAPZeroShotTransformer(model=tiny.checkpoint, version="2022", text_model=tiny.text_model,
-                                 labels=LABELS, sampling_rate=RATE).fit()
+    zs = CLAPZeroShotTransformer(
+        model=tiny.checkpoint, version="2022", text_model=tiny.text_model, labels=LABELS, sampling_rate=RATE
+    ).fit()
     assert zs.window_samples_ == 5 * RATE
     clips = [speechlike(5.0, RATE, f0=f0, seed=i) for i, f0 in enumerate((120, 220))]
     theirs = reference._get_audio_embeddings(torch.from_numpy(np.stack(clips))[:, None, :]).numpy()
     np.testing.assert_allclose(zs.embed_audio(clips), theirs, atol=1e-5, rtol=0)
     prompts = [p for ps in zs.prompts_ for p in ps]
-    np.testing.assert_allclose(zs._backend().embed_text(prompts),
-                               reference.get_text_embeddings(prompts).numpy(), atol=1e-5, rtol=0)
+    np.testing.assert_allclose(
+        zs._backend().embed_text(prompts), reference.get_text_embeddings(prompts).numpy(), atol=1e-5, rtol=0
+    )

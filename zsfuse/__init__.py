@@ -41,8 +41,21 @@ _LAZY = {
     "ZsfuseError": "zsfuse.exceptions",
 }
 _SUBMODULES = {
-    "audio", "cli", "datasets", "evaluation", "exceptions", "extraction", "fm", "fusion", "models",
-    "persistence", "pipeline", "prompts", "store", "testing", "zeroshot",
+    "audio",
+    "cli",
+    "datasets",
+    "evaluation",
+    "exceptions",
+    "extraction",
+    "fm",
+    "fusion",
+    "models",
+    "persistence",
+    "pipeline",
+    "prompts",
+    "store",
+    "testing",
+    "zeroshot",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]

@@ -159,11 +159,14 @@ class ClipWarning(UserWarning):
 class UnsupportedModelError(ModelKindError):
     """The checkpoint is not a speech foundation model this transformer can read."""
 
+
 class FusionWarning(UserWarning):
     """``LateFusionClassifier`` found no zero-shot block and fits its head alone."""
 
+
 class EvaluationError(ZsfuseError, ValueError):
     """The evaluation cannot run as asked (a bad grid, a fold without a class, ...)."""
+
 
 class UntrustedTypesError(ZsfuseError, ValueError):
     """A skops file holds types that are neither skops' defaults nor zsfuse's own.
@@ -193,6 +196,7 @@ class UntrustedTypesError(ZsfuseError, ValueError):
             f"zsfuse.load(path, trusted={self.types!r})."
         )
 
+
 class DatasetError(ZsfuseError, ValueError):
     """A dataset cannot be loaded as asked.
 
@@ -218,6 +222,7 @@ class DatasetError(ZsfuseError, ValueError):
 
     def __reduce__(self):
         return (type(self), (str(self), self.paths))
+
 
 class DatasetOptionError(DatasetError, TypeError):
     """An option the chosen loader does not take (a DatasetError and a TypeError)."""

@@ -91,9 +91,7 @@ def encode_clips(
             if pending:
                 vectors = encode(list(pending.values()))
                 if len(vectors) != len(pending):
-                    raise RuntimeError(
-                        f"the encoder returned {len(vectors)} embeddings for {len(pending)} clips"
-                    )
+                    raise RuntimeError(f"the encoder returned {len(vectors)} embeddings for {len(pending)} clips")
                 fresh_vectors = {d: np.asarray(v) for d, v in zip(pending, vectors)}
                 store.put_many(namespace, fresh_vectors)
                 encoded.update(fresh_vectors)

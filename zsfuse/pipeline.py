@@ -1,4 +1,4 @@
-"""``make_zsfuse_pipeline``: the ZS-Fuse pipeline of the design in one call."""
+"""``make_zsfuse_pipeline``: the ZS-Fuse pipeline in one call."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ STEP_PREFIXES = {"zs": "features__zs", "fm": "features__fm", "clf": "clf", "feat
 def make_zsfuse_pipeline(clap=DEFAULT_CLAP_MODEL, fm=DEFAULT_FM_MODEL, labels=None, **params):
     """Build ``Pipeline([("features", FeatureUnion([("zs", ...), ("fm", ...)])), ("clf", ...)])``.
 
-    The returned pipeline is the one of the design card: zero-shot scores from
+    The returned pipeline is the ZS-Fuse pipeline: zero-shot scores from
     a CLAP-family model (:class:`~zsfuse.CLAPZeroShotTransformer`, step
     ``features__zs``) next to a speech foundation model embedding
     (:class:`~zsfuse.FMEmbeddingTransformer`, step ``features__fm``), fused by
@@ -141,16 +141,17 @@ def route_params(params, zs, fm, clf):
     ...              FMEmbeddingTransformer(), LateFusionClassifier())
     {'clf__zs_weight': 0.5, 'features__fm__layers': 'all'}
     """
-    steps = {"features__zs": set(zs.get_params(deep=False)), "features__fm": set(fm.get_params(deep=False)),
-             "clf": set(clf.get_params(deep=False))}
+    steps = {
+        "features__zs": set(zs.get_params(deep=False)),
+        "features__fm": set(fm.get_params(deep=False)),
+        "clf": set(clf.get_params(deep=False)),
+    }
     routed = {}
     for name, value in params.items():
         if "__" in name:
             head, rest = name.split("__", 1)
             if head not in STEP_PREFIXES:
-                raise ValueError(
-                    f"Unknown step {head!r} in {name!r}: use one of {sorted(STEP_PREFIXES)} as a prefix."
-                )
+                raise ValueError(f"Unknown step {head!r} in {name!r}: use one of {sorted(STEP_PREFIXES)} as a prefix.")
             routed[f"{STEP_PREFIXES[head]}__{rest}"] = value
             continue
         owners = [step for step, names in steps.items() if name in names]

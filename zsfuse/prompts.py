@@ -34,19 +34,53 @@ TEXT_REPEAT_UNITS = ("prompt", "label")
 #: (IEMOCAP, EmoBox, CREMA-D, Emo-DB, MSP-Podcast): a prompt reads
 #: "this person is feeling angry.", not "... feeling ang.". Keys are lower case.
 EMOTION_WORDS = {
-    "ang": "angry", "anger": "angry", "angry": "angry", "a": "angry", "w": "angry",
-    "hap": "happy", "happiness": "happy", "happy": "happy", "joy": "happy", "h": "happy", "f": "happy",
-    "exc": "excited", "excited": "excited",
-    "neu": "neutral", "neutral": "neutral", "n": "neutral",
-    "sad": "sad", "sadness": "sad", "s": "sad", "t": "sad",
-    "fea": "fearful", "fear": "fearful", "fearful": "fearful", "fearfulness": "fearful",
-    "dis": "disgusted", "disgust": "disgusted", "disgusted": "disgusted", "d": "disgusted",
-    "sur": "surprised", "surprise": "surprised", "surprised": "surprised", "u": "surprised",
-    "ps": "surprised", "pleasant_surprise": "surprised", "pleasant_surprised": "surprised",
-    "cal": "calm", "calm": "calm",
-    "bor": "bored", "boredom": "bored", "bored": "bored", "l": "bored",
-    "con": "contemptuous", "contempt": "contemptuous", "c": "contemptuous",
-    "fru": "frustrated", "frustration": "frustrated", "frustrated": "frustrated",
+    "ang": "angry",
+    "anger": "angry",
+    "angry": "angry",
+    "a": "angry",
+    "w": "angry",
+    "hap": "happy",
+    "happiness": "happy",
+    "happy": "happy",
+    "joy": "happy",
+    "h": "happy",
+    "f": "happy",
+    "exc": "excited",
+    "excited": "excited",
+    "neu": "neutral",
+    "neutral": "neutral",
+    "n": "neutral",
+    "sad": "sad",
+    "sadness": "sad",
+    "s": "sad",
+    "t": "sad",
+    "fea": "fearful",
+    "fear": "fearful",
+    "fearful": "fearful",
+    "fearfulness": "fearful",
+    "dis": "disgusted",
+    "disgust": "disgusted",
+    "disgusted": "disgusted",
+    "d": "disgusted",
+    "sur": "surprised",
+    "surprise": "surprised",
+    "surprised": "surprised",
+    "u": "surprised",
+    "ps": "surprised",
+    "pleasant_surprise": "surprised",
+    "pleasant_surprised": "surprised",
+    "cal": "calm",
+    "calm": "calm",
+    "bor": "bored",
+    "boredom": "bored",
+    "bored": "bored",
+    "l": "bored",
+    "con": "contemptuous",
+    "contempt": "contemptuous",
+    "c": "contemptuous",
+    "fru": "frustrated",
+    "frustration": "frustrated",
+    "frustrated": "frustrated",
 }
 
 
@@ -105,8 +139,11 @@ def check_template(template) -> str:
     except ValueError as exc:
         raise ValueError(f"template {template!r} is not a valid format string ({exc}).") from exc
     if fields != [""]:
-        found = "no '{}'" if not fields else (
-            f"{len(fields)} fields ({', '.join(sorted({'{' + f + '}' for f in fields}))})")
+        found = (
+            "no '{}'"
+            if not fields
+            else (f"{len(fields)} fields ({', '.join(sorted({'{' + f + '}' for f in fields}))})")
+        )
         raise ValueError(
             f"template {template!r} must hold exactly one empty '{{}}' where the class word goes; "
             f"it has {found}. Write literal braces as '{{{{' and '}}}}'."
@@ -211,8 +248,7 @@ def build_prompts(classes, label_words, templates, text_repeats=1, text_repeat_u
         (all words of template 0, then template 1, ...).
     """
     return [
-        [repeat_text(t, w, text_repeats, text_repeat_unit) for t in templates for w in label_words[c]]
-        for c in classes
+        [repeat_text(t, w, text_repeats, text_repeat_unit) for t in templates for w in label_words[c]] for c in classes
     ]
 
 

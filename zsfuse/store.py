@@ -377,9 +377,9 @@ class EmbeddingStore:
         try:
             if namespace is None:
                 return conn.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
-            return conn.execute(
-                "SELECT COUNT(*) FROM embeddings WHERE ns = ?", (namespace_id(namespace),)
-            ).fetchone()[0]
+            return conn.execute("SELECT COUNT(*) FROM embeddings WHERE ns = ?", (namespace_id(namespace),)).fetchone()[
+                0
+            ]
         except sqlite3.Error as exc:
             raise self._error(exc) from exc
 
@@ -425,8 +425,7 @@ class EmbeddingStore:
                 chunk = keys[start : start + 500]
                 marks = ",".join("?" * len(chunk))
                 rows = conn.execute(
-                    "SELECT key, dtype, shape, data, checksum FROM embeddings "
-                    f"WHERE ns = ? AND key IN ({marks})",
+                    f"SELECT key, dtype, shape, data, checksum FROM embeddings WHERE ns = ? AND key IN ({marks})",
                     (ns, *chunk),
                 )
                 good, wrong = _verified(ns, rows)
@@ -460,8 +459,7 @@ class EmbeddingStore:
         try:
             self._write(
                 conn,
-                "INSERT OR IGNORE INTO embeddings (ns, key, dtype, shape, data, checksum) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO embeddings (ns, key, dtype, shape, data, checksum) VALUES (?, ?, ?, ?, ?, ?)",
                 rows,
                 first=("INSERT OR IGNORE INTO namespaces (ns, description) VALUES (?, ?)", (ns, namespace)),
             )

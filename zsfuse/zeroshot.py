@@ -201,9 +201,7 @@ class CLAPZeroShotTransformer(AudioTransformer):
         elif y is not None:
             labels = list(np.unique(np.asarray(y)))
         else:
-            raise ValueError(
-                "the classes are unknown: pass labels=(...), label_words={...}, or y to fit."
-            )
+            raise ValueError("the classes are unknown: pass labels=(...), label_words={...}, or y to fit.")
         if len(set(labels)) != len(labels):
             raise ValueError(f"labels must be distinct, got {labels}.")
         blank = [c for c in labels if isinstance(c, str) and not c.strip()]
@@ -239,16 +237,28 @@ class CLAPZeroShotTransformer(AudioTransformer):
 
         device, dtype = self._device_and_dtype()
         return load_clap_backend(
-            self.model, version=self.version, revision=self.revision, text_model=self.text_model,
-            device=device, dtype=dtype, trust_remote_code=self.trust_remote_code,
+            self.model,
+            version=self.version,
+            revision=self.revision,
+            text_model=self.text_model,
+            device=device,
+            dtype=dtype,
+            trust_remote_code=self.trust_remote_code,
         )
 
     def _text_namespace(self, backend):
         return store_namespace("clap-text", backend, tokens=backend.max_text_tokens)
 
     def _audio_namespace(self, backend):
-        return store_namespace("clap-audio", backend, rate=backend.sampling_rate, window=backend.window_samples,
-                               repeats=self.audio_repeats, pad=self.pad_mode_, long=self.long_audio)
+        return store_namespace(
+            "clap-audio",
+            backend,
+            rate=backend.sampling_rate,
+            window=backend.window_samples,
+            repeats=self.audio_repeats,
+            pad=self.pad_mode_,
+            long=self.long_audio,
+        )
 
     # -- fit / transform ------------------------------------------------------------------------------------------
     def check_settings(self, X=None, y=None):
@@ -325,8 +335,9 @@ class CLAPZeroShotTransformer(AudioTransformer):
         store = self._store()  # an unusable disk cache fails before the model loads
         backend = self._backend()
         flat = [p for ps in prompts for p in ps]
-        vectors = encode_texts(flat, store, self._text_namespace(backend), backend.embed_text,
-                               batch_size=max(self.batch_size, 32))
+        vectors = encode_texts(
+            flat, store, self._text_namespace(backend), backend.embed_text, batch_size=max(self.batch_size, 32)
+        )
         per_class, start = [], 0
         for ps in prompts:
             per_class.append(np.stack(vectors[start : start + len(ps)]))
@@ -365,16 +376,23 @@ class CLAPZeroShotTransformer(AudioTransformer):
             warnings.warn(
                 f"the model loaded now ({backend.fingerprint}) is not the one used in fit "
                 f"({self.backend_fingerprint_}); refit to embed the prompts with it.",
-                UserWarning, stacklevel=2,
+                UserWarning,
+                stacklevel=2,
             )
         long_audio = "windows" if self.long_audio == "mean" else self.long_audio
 
         def encode(batch):
-            stacks = [window(repeat(c.at_rate(backend.sampling_rate), self.audio_repeats),
-                             backend.window_samples, self.pad_mode_, long_audio) for c in batch]
+            stacks = [
+                window(
+                    repeat(c.at_rate(backend.sampling_rate), self.audio_repeats),
+                    backend.window_samples,
+                    self.pad_mode_,
+                    long_audio,
+                )
+                for c in batch
+            ]
             flat = np.concatenate(stacks)
-            parts = [backend.embed_audio(flat[s : s + self.batch_size])
-                     for s in range(0, len(flat), self.batch_size)]
+            parts = [backend.embed_audio(flat[s : s + self.batch_size]) for s in range(0, len(flat), self.batch_size)]
             embedded = np.concatenate(parts)
             out, start = [], 0
             for stack in stacks:
@@ -383,9 +401,15 @@ class CLAPZeroShotTransformer(AudioTransformer):
                 out.append(rows[0] if len(rows) == 1 else P.normalize_rows(rows).mean(0).astype(np.float32))
             return out
 
-        vectors = encode_clips(clips, store, self._audio_namespace(backend), encode,
-                               batch_size=self.batch_size, progress=self.progress,
-                               desc="zero-shot audio")
+        vectors = encode_clips(
+            clips,
+            store,
+            self._audio_namespace(backend),
+            encode,
+            batch_size=self.batch_size,
+            progress=self.progress,
+            desc="zero-shot audio",
+        )
         return np.stack(vectors).astype(np.float32, copy=False)
 
     def transform(self, X):
@@ -418,4 +442,3 @@ class CLAPZeroShotTransformer(AudioTransformer):
         tags = super().__sklearn_tags__()
         tags.requires_fit = True
         return tags
-

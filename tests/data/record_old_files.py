@@ -35,9 +35,15 @@ def main():
         tmp = Path(tmp)
         waves = [speechlike(1.0 + 0.25 * i, RATE, f0=100 + 12 * i, seed=i) for i in range(12)]
         y = np.array(LABELS)[np.arange(12) % 4]
-        pipe = make_zsfuse_pipeline(clap=make_tiny_clap(tmp / "clap"), fm=make_tiny_wavlm(tmp / "wavlm"),
-                                    labels=LABELS, sampling_rate=RATE, device="cpu", dtype="float32",
-                                    zs_weight=0.5)
+        pipe = make_zsfuse_pipeline(
+            clap=make_tiny_clap(tmp / "clap"),
+            fm=make_tiny_wavlm(tmp / "wavlm"),
+            labels=LABELS,
+            sampling_rate=RATE,
+            device="cpu",
+            dtype="float32",
+            zs_weight=0.5,
+        )
         pipe.fit(waves, y)
         features = pipe[:-1].transform(waves)
         arrays["pipeline_features"] = features.to_numpy()

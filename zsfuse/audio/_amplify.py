@@ -67,9 +67,7 @@ def pad(wave: np.ndarray, length: int, pad_mode: str) -> np.ndarray:
     return out
 
 
-def window(
-    wave: np.ndarray, length: int, pad_mode: str = "repeat", long_audio: str = "center"
-) -> np.ndarray:
+def window(wave: np.ndarray, length: int, pad_mode: str = "repeat", long_audio: str = "center") -> np.ndarray:
     """Cut or fill a clip into fixed-length windows for an encoder.
 
     * shorter than ``length``: one window, filled by ``pad_mode`` (see :func:`pad`);
@@ -100,9 +98,7 @@ def window(
     if pad_mode not in PAD_MODES:
         raise ValueError(f"pad_mode must be one of {PAD_MODES}, got {pad_mode!r}")
     if long_audio not in LONG_AUDIO_MODES:
-        raise ValueError(
-            f"long_audio must be one of {LONG_AUDIO_MODES}, got {long_audio!r}"
-        )
+        raise ValueError(f"long_audio must be one of {LONG_AUDIO_MODES}, got {long_audio!r}")
     n = wave.shape[0]
     if n == 0:
         raise ValueError("cannot window an empty clip")

@@ -182,9 +182,7 @@ class Clips(Sequence):
         if isinstance(item, (str, os.PathLike)):
             path = os.fspath(item)
             if not os.path.exists(path):
-                raise ClipNotFoundError(
-                    i, path, "no such file.", "Check the path, or the folder it is relative to."
-                )
+                raise ClipNotFoundError(i, path, "no such file.", "Check the path, or the folder it is relative to.")
             if os.path.isdir(path):
                 raise ClipError(i, path, "is a folder, not an audio file.", "Pass the audio files it holds.")
             return path
@@ -202,7 +200,9 @@ class Clips(Sequence):
         samples = self._check_array(i, item, None)
         if self.sampling_rate is None:
             raise ClipError(
-                i, None, "is an array of samples, but no sampling_rate was given, so its rate is unknown.",
+                i,
+                None,
+                "is an array of samples, but no sampling_rate was given, so its rate is unknown.",
                 "Pass the rate of the arrays once, e.g. sampling_rate=16000 (make_zsfuse_pipeline("
                 "..., sampling_rate=16000) gives it to every step), or pass file paths, which carry "
                 "their own rate. zsfuse never guesses it from the model.",
@@ -217,14 +217,18 @@ class Clips(Sequence):
             raise ClipError(i, path, f"cannot be read as an array of samples ({exc}).") from exc
         if samples.dtype.kind not in "fiu":
             raise ClipError(
-                i, path, f"is a {type(item).__name__} of dtype {samples.dtype}; "
+                i,
+                path,
+                f"is a {type(item).__name__} of dtype {samples.dtype}; "
                 "expected a file path or an array of float or integer samples.",
             )
         if samples.ndim == 0 or samples.ndim > 2:
             raise ClipError(i, path, f"is a {samples.ndim}-D array of shape {samples.shape}.", _SHAPE_HINT)
         if samples.ndim == 2 and channel_axis(samples.shape) is None:
             raise ClipError(
-                i, path, f"is a 2-D array of shape {samples.shape} with no recognisable channel axis.",
+                i,
+                path,
+                f"is a 2-D array of shape {samples.shape} with no recognisable channel axis.",
                 _SHAPE_HINT,
             )
         if samples.size == 0:
@@ -232,7 +236,9 @@ class Clips(Sequence):
         if samples.dtype.kind == "f" and not np.isfinite(samples).all():
             bad = int(np.size(samples) - np.isfinite(samples).sum())
             raise ClipError(
-                i, path, f"has {bad} NaN or infinite samples.",
+                i,
+                path,
+                f"has {bad} NaN or infinite samples.",
                 "Fix or remove the clip (e.g. np.nan_to_num for isolated samples).",
             )
         return samples
@@ -279,7 +285,8 @@ class Clips(Sequence):
         if clip.seconds < self.min_seconds:
             why = f" ({self.min_reason})" if self.min_reason else ""
             raise ClipError(
-                clip.index, clip.path,
+                clip.index,
+                clip.path,
                 f"is {clip.seconds:.3f} s long, shorter than the minimum of {self.min_seconds:.3f} s{why}.",
                 "Remove it from X or pad it to the minimum length.",
             )
@@ -390,8 +397,7 @@ def _as_sequence(X):
         )
     if not isinstance(X, Sequence) and not hasattr(X, "__len__"):
         raise ValueError(
-            f"X must be a sequence of clips (list, tuple, 1-D object array, pandas Series), "
-            f"got {type(X).__name__}."
+            f"X must be a sequence of clips (list, tuple, 1-D object array, pandas Series), got {type(X).__name__}."
         )
     return list(X)
 

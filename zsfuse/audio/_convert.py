@@ -40,9 +40,7 @@ def to_float32(samples: np.ndarray) -> np.ndarray:
     if kind == "u":
         half = float(2 ** (8 * samples.dtype.itemsize - 1))
         return ((samples.astype(np.float64) - half) / half).astype(np.float32)
-    raise TypeError(
-        f"samples of dtype {samples.dtype} are not audio; expected float or integer PCM"
-    )
+    raise TypeError(f"samples of dtype {samples.dtype} are not audio; expected float or integer PCM")
 
 
 def channel_axis(shape: tuple[int, ...]) -> int | None:

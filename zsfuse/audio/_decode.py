@@ -80,8 +80,6 @@ def decode_file(path: str, index: int | None = None) -> tuple[np.ndarray, int]:
 
 def _check_exists(path, index):
     if not os.path.exists(path):
-        raise ClipNotFoundError(
-            index, path, "no such file.", "Check the path, or the root folder it is relative to."
-        )
+        raise ClipNotFoundError(index, path, "no such file.", "Check the path, or the root folder it is relative to.")
     if os.path.isdir(path):
         raise ClipError(index, path, "is a folder, not an audio file.")

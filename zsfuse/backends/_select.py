@@ -50,8 +50,7 @@ def clap_backend_kind(model) -> str:
         return "msclap"
     if name in HF_CLAP_MODELS or os.path.isdir(name):
         return "hf-clap"
-    looks_like_path = (name.startswith((".", "/", "~")) or name.count("/") > 1
-                       or name.endswith((".pth", ".pt", ".ckpt")))
+    looks_like_path = name.startswith((".", "/", "~")) or name.count("/") > 1 or name.endswith((".pth", ".pt", ".ckpt"))
     if os.path.isfile(name):
         raise ModelKindError(
             f"CLAP model {name!r} is a file but not an MS-CLAP checkpoint (.pth, .pt, .ckpt): pass the folder "
@@ -93,8 +92,9 @@ def check_clap_model(model, *, version=None, revision=None):
     check_is_clap(resolve_model_path(model, revision, what="CLAP model"), os.fspath(model))
 
 
-def load_clap_backend(model, *, version=None, revision=None, text_model=None, device="cpu",
-                      dtype=None, trust_remote_code=False) -> ClapBackend:
+def load_clap_backend(
+    model, *, version=None, revision=None, text_model=None, device="cpu", dtype=None, trust_remote_code=False
+) -> ClapBackend:
     """Return the process-wide backend for ``model`` (loaded on first call).
 
     Parameters

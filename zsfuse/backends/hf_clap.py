@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from ..exceptions import ModelKindError
-from ..models import (autocast, get_model, load_pretrained, model_fingerprint, read_model_type,
-                      resolve_model_path)
+from ..models import autocast, get_model, load_pretrained, model_fingerprint, read_model_type, resolve_model_path
 from ._base import ClapBackend
 
 #: Known hub checkpoints (any other ClapModel id or folder works too).
@@ -81,8 +80,9 @@ class HFClapBackend(ClapBackend):
         path = resolve_model_path(model, revision, what="CLAP model")
         check_is_clap(path, model)
         self.path = path
-        self.model = load_pretrained(ClapModel, path, trust_remote_code=trust_remote_code,
-                                     what="CLAP model").to(device).eval()
+        self.model = (
+            load_pretrained(ClapModel, path, trust_remote_code=trust_remote_code, what="CLAP model").to(device).eval()
+        )
         self.feature_extractor = load_pretrained(AutoFeatureExtractor, path, what="CLAP feature extractor")
         self.tokenizer = load_pretrained(AutoTokenizer, path, what="CLAP tokenizer")
         fe = self.feature_extractor
@@ -100,9 +100,7 @@ class HFClapBackend(ClapBackend):
         import torch
 
         windows = self._checked_windows(windows)
-        features = self.feature_extractor(
-            list(windows), sampling_rate=self.sampling_rate, return_tensors="pt"
-        )
+        features = self.feature_extractor(list(windows), sampling_rate=self.sampling_rate, return_tensors="pt")
         input_features = features["input_features"].to(self.device)
         is_longer = torch.zeros((len(windows), 1), dtype=torch.bool, device=self.device)
         with torch.inference_mode(), autocast(self.device, self.dtype):
@@ -115,10 +113,10 @@ class HFClapBackend(ClapBackend):
         texts = list(texts)
         with self.tokenizer_lock:
             lengths = [len(ids) for ids in self.tokenizer(texts, add_special_tokens=True)["input_ids"]]
-            tokens = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_text_tokens,
-                                    return_tensors="pt")
-        self._warn_truncated([t for t, n in zip(texts, lengths) if n > self.max_text_tokens],
-                             self.max_text_tokens)
+            tokens = self.tokenizer(
+                texts, padding=True, truncation=True, max_length=self.max_text_tokens, return_tensors="pt"
+            )
+        self._warn_truncated([t for t, n in zip(texts, lengths) if n > self.max_text_tokens], self.max_text_tokens)
         with torch.inference_mode(), autocast(self.device, self.dtype):
             out = self.model.get_text_features(
                 input_ids=tokens["input_ids"].to(self.device),

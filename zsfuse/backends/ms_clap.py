@@ -68,6 +68,40 @@ def msclap_config(version):
     return yaml.safe_load(text)
 
 
+def build_msclap_model(cfg, text_model, embed_dim):
+    """An msclap ``CLAP`` module with random weights, built as its config says.
+
+    Parameters
+    ----------
+    cfg : dict
+        The version's configuration (:func:`msclap_config`).
+    text_model : str
+        Folder of the text tower (its path selects msclap's code path: "gpt" or "bert").
+    embed_dim : int
+        Width of the text tower's output.
+
+    Returns
+    -------
+    msclap.models.clap.CLAP
+        The module, before any weights are loaded into it.
+    """
+    CLAP = import_msclap_clap()
+    return CLAP(
+        audioenc_name=cfg["audioenc_name"],
+        sample_rate=cfg["sampling_rate"],
+        window_size=cfg["window_size"],
+        hop_size=cfg["hop_size"],
+        mel_bins=cfg["mel_bins"],
+        fmin=cfg["fmin"],
+        fmax=cfg["fmax"],
+        classes_num=cfg["num_classes"],
+        out_emb=cfg["out_emb"],
+        text_model=text_model,
+        transformer_embed_dim=embed_dim,
+        d_proj=cfg["d_proj"],
+    )
+
+
 def resolve_msclap_checkpoint(model, version=None, revision=None):
     """Return ``(checkpoint path, version)`` for ``"msclap-2023"``, ``"msclap-2022"`` or a file.
 
@@ -94,7 +128,9 @@ def resolve_msclap_checkpoint(model, version=None, revision=None):
             path = hf_hub_download(MSCLAP_REPO, filename, revision=revision, local_files_only=is_offline())
         except Exception as exc:
             raise model_not_found_error(
-                MSCLAP_REPO, revision, f"MS-CLAP {name_version} checkpoint ({filename}) of",
+                MSCLAP_REPO,
+                revision,
+                f"MS-CLAP {name_version} checkpoint ({filename}) of",
                 f"{type(exc).__name__}: {exc}",
                 local=f"the {filename} file as model= with version='{name_version}'",
             ) from exc
@@ -104,9 +140,7 @@ def resolve_msclap_checkpoint(model, version=None, revision=None):
     if version is None:
         years = [v for v in MSCLAP_FILES if v in os.path.basename(model)]
         if len(years) != 1:
-            raise ValueError(
-                f"cannot tell the MS-CLAP version of checkpoint {model!r}; pass version='2022' or '2023'."
-            )
+            raise ValueError(f"cannot tell the MS-CLAP version of checkpoint {model!r}; pass version='2022' or '2023'.")
         version = years[0]
     version = str(version)
     if version not in MSCLAP_FILES:
@@ -120,13 +154,14 @@ class MSClapBackend(ClapBackend):
     name = "msclap"
     native_pad_mode = "repeat"  # msclap loops a short clip to fill its window
 
-    def __init__(self, model=DEFAULT_CLAP_MODEL, version=None, revision=None, text_model=None,
-                 device="cpu", dtype=None):
+    def __init__(
+        self, model=DEFAULT_CLAP_MODEL, version=None, revision=None, text_model=None, device="cpu", dtype=None
+    ):
         import torch
         from transformers import AutoConfig, AutoTokenizer
 
         super().__init__()
-        CLAP = import_msclap_clap()
+        import_msclap_clap()  # without the msclap extra, fail before any file is read
         self.device = device
         self.dtype = dtype if dtype is not None else torch.float32
         checkpoint, version = resolve_msclap_checkpoint(model, version, revision)
@@ -144,13 +179,7 @@ class MSClapBackend(ClapBackend):
             )
         self.family = family
         embed_dim = text_config.n_embd if family == "gpt2" else text_config.hidden_size
-        clap = CLAP(
-            audioenc_name=cfg["audioenc_name"], sample_rate=cfg["sampling_rate"],
-            window_size=cfg["window_size"], hop_size=cfg["hop_size"], mel_bins=cfg["mel_bins"],
-            fmin=cfg["fmin"], fmax=cfg["fmax"], classes_num=cfg["num_classes"],
-            out_emb=cfg["out_emb"], text_model=text_path, transformer_embed_dim=embed_dim,
-            d_proj=cfg["d_proj"],
-        )
+        clap = build_msclap_model(cfg, text_path, embed_dim)
         state = load_torch_checkpoint(checkpoint, what="MS-CLAP checkpoint")
         state = state.get("model", state) if isinstance(state, dict) else state
         result = clap.load_state_dict(state, strict=False)
@@ -167,9 +196,7 @@ class MSClapBackend(ClapBackend):
         self.max_text_tokens = int(cfg["text_len"])
         self.sampling_rate = int(cfg["sampling_rate"])
         self.window_samples = int(cfg["duration"]) * self.sampling_rate
-        self.fingerprint = (
-            f"msclap-{version}:{model_fingerprint(checkpoint)}:text={model_fingerprint(text_path)}"
-        )
+        self.fingerprint = f"msclap-{version}:{model_fingerprint(checkpoint)}:text={model_fingerprint(text_path)}"
 
     # -- audio ---------------------------------------------------------------------------------------------
     def embed_audio(self, windows):
@@ -234,8 +261,7 @@ class MSClapBackend(ClapBackend):
         return float(self.model.logit_scale.detach().exp().cpu())
 
 
-def load_msclap(model=DEFAULT_CLAP_MODEL, version=None, revision=None, text_model=None, device="cpu",
-                dtype=None):
+def load_msclap(model=DEFAULT_CLAP_MODEL, version=None, revision=None, text_model=None, device="cpu", dtype=None):
     """Return the process-wide :class:`MSClapBackend` for a checkpoint (loaded once)."""
     key = ("msclap", model, version, revision, text_model, device, dtype)
     return get_model(key, lambda: MSClapBackend(model, version, revision, text_model, device, dtype))

@@ -51,15 +51,27 @@ def run_demo(args):
     started = time.perf_counter()
     out = Path(args.out)
     print(DISCLAIMER, file=sys.stderr)
-    manifest = write_demo_corpus(out / "data", n_speakers=args.speakers, clips_per_class=args.clips_per_class,
-                                 seconds=args.seconds, n_folds=3)
+    manifest = write_demo_corpus(
+        out / "data", n_speakers=args.speakers, clips_per_class=args.clips_per_class, seconds=args.seconds, n_folds=3
+    )
     clap, fm = build_demo_models(out / "models")
     dataset = load_dataset("manifest", manifest)
     print(dataset.describe(), file=sys.stderr)
     results = evaluate(
-        dataset, clap=clap, fm=fm, grid=DEMO_GRID, params={"zs__pad_mode": "zero", "layers": "all"},
-        inner_folds=3, device="cpu", dtype="float32", batch_size=16, cache_dir=str(out / "cache"),
-        n_jobs=args.n_jobs, progress=not args.no_progress, out=out / "results", command=command_line(args),
+        dataset,
+        clap=clap,
+        fm=fm,
+        grid=DEMO_GRID,
+        params={"zs__pad_mode": "zero", "layers": "all"},
+        inner_folds=3,
+        device="cpu",
+        dtype="float32",
+        batch_size=16,
+        cache_dir=str(out / "cache"),
+        n_jobs=args.n_jobs,
+        progress=not args.no_progress,
+        out=out / "results",
+        command=command_line(args),
     )
     print(format_table(results))
     print(f"\nreports in {out / 'results'}/; the run took {time.perf_counter() - started:.0f} s.", file=sys.stderr)

@@ -37,8 +37,10 @@ def read_grid(path):
         try:
             grid = json.loads(text)
         except ValueError as exc:
-            raise ValueError(f"grid file {path!r} is not valid JSON ({exc}); write e.g. "
-                             '{"zs__audio_repeats": [1, 2], "clf__zs_weight": [0, 0.5, 1]}') from None
+            raise ValueError(
+                f"grid file {path!r} is not valid JSON ({exc}); write e.g. "
+                '{"zs__audio_repeats": [1, 2], "clf__zs_weight": [0, 0.5, 1]}'
+            ) from None
     if not isinstance(grid, dict):
         raise ValueError(f"grid file {path!r} must hold an object of parameter -> list of values.")
     return grid
@@ -70,12 +72,22 @@ def run_evaluate(args, echo=None):
     grid = read_grid(args.grid) if args.grid else None
     out = args.out or os.path.join("zsfuse-results", dataset.name)
     results = evaluate(
-        dataset, clap=args.clap, fm=args.fm, grid=grid, params=parse_assignments(args.params, "--set"),
-        inner_folds=args.inner_folds, folds=split_list(args.folds), device=args.device, dtype=args.dtype,
-        batch_size=args.batch_size, cache_dir=cache_dir_of(args), n_jobs=args.n_jobs,
-        progress=not args.no_progress, out=out, command=command_line(args),
+        dataset,
+        clap=args.clap,
+        fm=args.fm,
+        grid=grid,
+        params=parse_assignments(args.params, "--set"),
+        inner_folds=args.inner_folds,
+        folds=split_list(args.folds),
+        device=args.device,
+        dtype=args.dtype,
+        batch_size=args.batch_size,
+        cache_dir=cache_dir_of(args),
+        n_jobs=args.n_jobs,
+        progress=not args.no_progress,
+        out=out,
+        command=command_line(args),
     )
     print(format_table(results))
     echo(f"reports written to {out}/ (results.json, results.csv, report.md, predictions.csv, confusion_*.png)")
     return 0
-

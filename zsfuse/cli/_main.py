@@ -39,8 +39,11 @@ def main(argv=None) -> int:
     try:
         return int(args.run(args) or 0)
     except KeyboardInterrupt:
-        print(f"zsfuse {args.command}: interrupted. Run the same command again to resume: "
-              "finished embeddings are kept in the cache.", file=sys.stderr)
+        print(
+            f"zsfuse {args.command}: interrupted. Run the same command again to resume: "
+            "finished embeddings are kept in the cache.",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 -- one line for the user, the traceback with --debug
         if debug or not _is_user_error(exc):
@@ -52,5 +55,3 @@ def main(argv=None) -> int:
 def _is_user_error(exc) -> bool:
     """Errors that mean "the invocation or the inputs are wrong", not a bug in zsfuse."""
     return isinstance(exc, (ZsfuseError, ValueError, FileNotFoundError, PermissionError, OSError))
-
-

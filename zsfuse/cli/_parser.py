@@ -17,19 +17,27 @@ __all__ = ["COMMANDS", "build_parser"]
 #: The sub-commands, in the order of ``zsfuse --help``: name -> (its line in
 #: ``zsfuse --help``, the description of ``zsfuse NAME --help``).
 COMMANDS = {
-    "evaluate": ("FM baseline vs zero-shot vs ZS-Fuse on a dataset's folds",
-                 "Fit and score the FM baseline, zero-shot CLAP and ZS-Fuse on every fold of a "
-                 "speaker-independent protocol; report UA, WA and macro-F1 per fold and mean +- std."),
-    "zero-shot": ("per-class zero-shot scores for audio files",
-                  "Score clips against emotion prompts with a CLAP model (no training)."),
-    "predict": ("labels and probabilities from a saved pipeline",
-                "Predict with a pipeline saved by zsfuse.save (skops). A file that asks for "
-                "trust_remote_code is refused unless --trust-remote-code is given; --show prints what "
-                "a file holds (its types and the model ids/paths it would load) without loading it."),
-    "demo": ("evaluate end to end on generated audio and tiny models (offline)",
-             "A smoke check of the machinery on a fresh machine: generates speech-like clips "
-             "whose classes differ in prosody, builds tiny random models, and runs evaluate. "
-             "Its numbers are not emotion recognition."),
+    "evaluate": (
+        "FM baseline vs zero-shot vs ZS-Fuse on a dataset's folds",
+        "Fit and score the FM baseline, zero-shot CLAP and ZS-Fuse on every fold of a "
+        "speaker-independent protocol; report UA, WA and macro-F1 per fold and mean +- std.",
+    ),
+    "zero-shot": (
+        "per-class zero-shot scores for audio files",
+        "Score clips against emotion prompts with a CLAP model (no training).",
+    ),
+    "predict": (
+        "labels and probabilities from a saved pipeline",
+        "Predict with a pipeline saved by zsfuse.save (skops). A file that asks for "
+        "trust_remote_code is refused unless --trust-remote-code is given; --show prints what "
+        "a file holds (its types and the model ids/paths it would load) without loading it.",
+    ),
+    "demo": (
+        "evaluate end to end on generated audio and tiny models (offline)",
+        "A smoke check of the machinery on a fresh machine: generates speech-like clips "
+        "whose classes differ in prosody, builds tiny random models, and runs evaluate. "
+        "Its numbers are not emotion recognition.",
+    ),
 }
 
 
@@ -68,13 +76,23 @@ def _command(sub, name, common, run):
 def _runtime_options(parser, batch_size=16):
     group = parser.add_argument_group("running the models")
     group.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N, mps")
-    group.add_argument("--dtype", default="auto",
-                       help="auto (float16 on CUDA, float32 on CPU), float32, float16, bfloat16")
-    group.add_argument("--batch-size", type=int, default=batch_size, help="clips (zero-shot: model windows) per forward pass (default: %(default)s)")
-    group.add_argument("--cache-dir", default=None,
-                       help="on-disk embedding store (default: $ZSFUSE_CACHE_DIR, else $XDG_CACHE_HOME/zsfuse, "
-                            "else ~/.cache/zsfuse)")
-    group.add_argument("--no-cache", action="store_true", help="keep embeddings in memory only (not with --n-jobs above 1)")
+    group.add_argument(
+        "--dtype", default="auto", help="auto (float16 on CUDA, float32 on CPU), float32, float16, bfloat16"
+    )
+    group.add_argument(
+        "--batch-size",
+        type=int,
+        default=batch_size,
+        help="clips (zero-shot: model windows) per forward pass (default: %(default)s)",
+    )
+    group.add_argument(
+        "--cache-dir",
+        default=None,
+        help="on-disk embedding store (default: $ZSFUSE_CACHE_DIR, else $XDG_CACHE_HOME/zsfuse, else ~/.cache/zsfuse)",
+    )
+    group.add_argument(
+        "--no-cache", action="store_true", help="keep embeddings in memory only (not with --n-jobs above 1)"
+    )
     return group
 
 
@@ -93,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="zsfuse",
         description="Speech emotion recognition with ZS-Fuse: zero-shot CLAP scores late-fused with "
-                    "speech foundation model embeddings.",
+        "speech foundation model embeddings.",
     )
     parser.add_argument("--version", action="version", version=f"zsfuse {__version__}")
     common = argparse.ArgumentParser(add_help=False)
@@ -106,25 +124,53 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--root", required=True, help="the dataset's folder (or manifest file)")
     data.add_argument("--protocol", default=None, help="the dataset's protocol (default: its standard one)")
     data.add_argument("--classes", default=None, help="comma-separated classes to keep (after the class map)")
-    data.add_argument("--prefix", default=None, metavar="OLD=NEW",
-                      help="EmoBox: replace OLD at the start of the metadata's wav paths by NEW")
-    data.add_argument("-o", "--option", action="append", default=[], metavar="KEY=VALUE",
-                      help="another dataset option (JSON values allowed), e.g. -o dataset=iemocap")
+    data.add_argument(
+        "--prefix",
+        default=None,
+        metavar="OLD=NEW",
+        help="EmoBox: replace OLD at the start of the metadata's wav paths by NEW",
+    )
+    data.add_argument(
+        "-o",
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="another dataset option (JSON values allowed), e.g. -o dataset=iemocap",
+    )
     data.add_argument("--folds", default=None, help="comma-separated fold names or 1-based numbers to run")
     models = ev.add_argument_group("models and search")
-    models.add_argument("--clap", default=DEFAULT_CLAP_MODEL, help="CLAP model: msclap-2022, msclap-2023, a "
-                        f"transformers ClapModel hub id or folder (default: {DEFAULT_CLAP_MODEL})")
-    models.add_argument("--fm", default=DEFAULT_FM_MODEL,
-                        help=f"speech foundation model hub id or folder (default: {DEFAULT_FM_MODEL})")
-    models.add_argument("--grid", default=None, metavar="FILE",
-                        help="inner grid of ZS-Fuse as JSON or TOML (default: audio repeats 1-3 x text "
-                             "repeats 1-3 x zs_weight 0, .25, .5, 1)")
-    models.add_argument("--set", dest="params", action="append", default=[], metavar="KEY=VALUE",
-                        help="a fixed pipeline parameter (JSON values allowed), e.g. --set layers=all "
-                             "--set zs__pad_mode=zero")
+    models.add_argument(
+        "--clap",
+        default=DEFAULT_CLAP_MODEL,
+        help="CLAP model: msclap-2022, msclap-2023, a "
+        f"transformers ClapModel hub id or folder (default: {DEFAULT_CLAP_MODEL})",
+    )
+    models.add_argument(
+        "--fm", default=DEFAULT_FM_MODEL, help=f"speech foundation model hub id or folder (default: {DEFAULT_FM_MODEL})"
+    )
+    models.add_argument(
+        "--grid",
+        default=None,
+        metavar="FILE",
+        help="inner grid of ZS-Fuse as JSON or TOML (default: audio repeats 1-3 x text "
+        "repeats 1-3 x zs_weight 0, .25, .5, 1)",
+    )
+    models.add_argument(
+        "--set",
+        dest="params",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a fixed pipeline parameter (JSON values allowed), e.g. --set layers=all --set zs__pad_mode=zero",
+    )
     models.add_argument("--inner-folds", type=int, default=3, help="folds of the inner grid search")
-    models.add_argument("--n-jobs", type=int, default=1,
-                        help="joblib workers for extraction and grid search (-1: all cores; needs the on-disk cache)")
+    models.add_argument(
+        "--n-jobs",
+        type=int,
+        default=1,
+        help="joblib workers for extraction and grid search (-1: all cores; needs the on-disk cache)",
+    )
     _runtime_options(ev)
     ev.add_argument("--out", default=None, help="output folder (default: zsfuse-results/<dataset>)")
     ev.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -133,9 +179,13 @@ def build_parser() -> argparse.ArgumentParser:
     zs.add_argument("files", nargs="+", help="audio files")
     zs.add_argument("--labels", required=True, help="comma-separated classes, e.g. angry,happy,neutral,sad")
     zs.add_argument("--model", default=DEFAULT_CLAP_MODEL, help=f"CLAP model (default: {DEFAULT_CLAP_MODEL})")
-    zs.add_argument("--template", action="append", default=None,
-                    help="a prompt template with {} for the class word (repeatable; default: the one template "
-                         "'this person is feeling {}.')")
+    zs.add_argument(
+        "--template",
+        action="append",
+        default=None,
+        help="a prompt template with {} for the class word (repeatable; default: the one template "
+        "'this person is feeling {}.')",
+    )
     zs.add_argument("--audio-repeats", type=int, default=1, help="tile each clip K times (default: 1)")
     zs.add_argument("--text-repeats", type=int, default=1, help="repeat each prompt K times (default: 1)")
     zs.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -146,12 +196,18 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("files", nargs="*", help="audio files (none needed with --show)")
     pr.add_argument("--device", default=None, help="run the models on this device instead of the saved one")
     pr.add_argument("--json", action="store_true", help="print JSON instead of a table (also with --show)")
-    pr.add_argument("--show", action="store_true",
-                    help="print what MODEL holds -- types, steps, model ids/paths, trust_remote_code, device, "
-                         "cache folder -- and exit, without loading it or any model")
-    pr.add_argument("--trust-remote-code", action="store_true",
-                    help="accept a file whose models may run Python code they ship (trust_remote_code); "
-                         "only for files and models you trust")
+    pr.add_argument(
+        "--show",
+        action="store_true",
+        help="print what MODEL holds -- types, steps, model ids/paths, trust_remote_code, device, "
+        "cache folder -- and exit, without loading it or any model",
+    )
+    pr.add_argument(
+        "--trust-remote-code",
+        action="store_true",
+        help="accept a file whose models may run Python code they ship (trust_remote_code); "
+        "only for files and models you trust",
+    )
 
     demo = _command(sub, "demo", common, _demo)
     demo.add_argument("--out", default="zsfuse-demo", help="folder for the corpus, models and results")

@@ -27,10 +27,13 @@ def format_scores(files, classes, proba, predicted=None):
 
 
 def _as_json(files, classes, proba, predicted):
-    return json.dumps([
-        {"file": f, "label": str(label), "proba": {str(c): float(p) for c, p in zip(classes, row)}}
-        for f, label, row in zip(files, predicted, proba)
-    ], indent=2)
+    return json.dumps(
+        [
+            {"file": f, "label": str(label), "proba": {str(c): float(p) for c, p in zip(classes, row)}}
+            for f, label, row in zip(files, predicted, proba)
+        ],
+        indent=2,
+    )
 
 
 def run_zero_shot(args):
@@ -43,9 +46,17 @@ def run_zero_shot(args):
         raise ValueError(f"--labels repeats a class: {labels}.")
     params = {"templates": tuple(args.template)} if args.template else {}
     zs = CLAPZeroShotTransformer(
-        model=args.model, labels=tuple(labels), label_words=emotion_words(labels), output="proba",
-        audio_repeats=args.audio_repeats, text_repeats=args.text_repeats, device=args.device,
-        dtype=args.dtype, batch_size=args.batch_size, cache_dir=cache_dir_of(args), **params,
+        model=args.model,
+        labels=tuple(labels),
+        label_words=emotion_words(labels),
+        output="proba",
+        audio_repeats=args.audio_repeats,
+        text_repeats=args.text_repeats,
+        device=args.device,
+        dtype=args.dtype,
+        batch_size=args.batch_size,
+        cache_dir=cache_dir_of(args),
+        **params,
     )
     proba = zs.fit().transform(args.files)
     predicted = zs.classes_[np.argmax(proba, axis=1)]
@@ -76,8 +87,9 @@ def run_predict(args):
         )
     model = load(args.model, trust_remote_code=bool(getattr(args, "trust_remote_code", False)))
     if args.device is not None:
-        model.set_params(**{k: args.device for k in model.get_params(deep=True)
-                            if k == "device" or k.endswith("__device")})
+        model.set_params(
+            **{k: args.device for k in model.get_params(deep=True) if k == "device" or k.endswith("__device")}
+        )
     if not hasattr(model, "predict_proba"):
         raise ValueError(f"{args.model!r} holds a {type(model).__name__}, which has no predict_proba.")
     if not _reads_audio(model):

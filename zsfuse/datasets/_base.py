@@ -81,12 +81,14 @@ class Fold:
         for a, b in (("train", "test"), ("train", "valid"), ("valid", "test")):
             both = np.intersect1d(getattr(self, a), getattr(self, b))
             if both.size:
-                raise ValueError(f"fold {self.name!r}: {both.size} clip(s) are in both {a} and {b} "
-                                 f"(e.g. index {int(both[0])})")
+                raise ValueError(
+                    f"fold {self.name!r}: {both.size} clip(s) are in both {a} and {b} (e.g. index {int(both[0])})"
+                )
 
     def __repr__(self):
-        return (f"Fold(name={self.name!r}, n_train={self.train.size}, n_test={self.test.size}, "
-                f"n_valid={self.valid.size})")
+        return (
+            f"Fold(name={self.name!r}, n_train={self.train.size}, n_test={self.test.size}, n_valid={self.valid.size})"
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -132,8 +134,9 @@ class Dataset:
         labels = np.array([str(v) for v in self.labels], dtype=object)
         speakers = np.array([str(v) for v in self.speakers], dtype=object)
         if not (len(paths) == labels.shape[0] == speakers.shape[0]):
-            raise ValueError(f"paths, labels and speakers differ in length: "
-                             f"{len(paths)}, {labels.shape[0]}, {speakers.shape[0]}")
+            raise ValueError(
+                f"paths, labels and speakers differ in length: {len(paths)}, {labels.shape[0]}, {speakers.shape[0]}"
+            )
         labels.setflags(write=False)
         speakers.setflags(write=False)
         folds = tuple(self.folds)
@@ -142,8 +145,9 @@ class Dataset:
                 raise TypeError(f"folds must hold Fold objects, got {type(fold).__name__}")
             for part in (fold.train, fold.test, fold.valid):
                 if part.size and part[-1] >= len(paths):
-                    raise ValueError(f"fold {fold.name!r} refers to clip {int(part[-1])}, "
-                                     f"but the dataset has {len(paths)} clips")
+                    raise ValueError(
+                        f"fold {fold.name!r} refers to clip {int(part[-1])}, but the dataset has {len(paths)} clips"
+                    )
         object.__setattr__(self, "paths", paths)
         object.__setattr__(self, "labels", labels)
         object.__setattr__(self, "speakers", speakers)
@@ -160,9 +164,11 @@ class Dataset:
         return len(self.paths)
 
     def __repr__(self):
-        return (f"Dataset(name={self.name!r}, protocol={self.protocol!r}, n_clips={len(self)}, "
-                f"n_speakers={len({str(v) for v in self.speakers})}, classes={self.classes}, "
-                f"folds={len(self.folds)})")
+        return (
+            f"Dataset(name={self.name!r}, protocol={self.protocol!r}, n_clips={len(self)}, "
+            f"n_speakers={len({str(v) for v in self.speakers})}, classes={self.classes}, "
+            f"folds={len(self.folds)})"
+        )
 
     def describe(self) -> str:
         """A one-paragraph summary: clips, speakers, classes with counts, folds, exclusions.
@@ -173,25 +179,27 @@ class Dataset:
         """
         names, counts = np.unique(self.labels.astype(str), return_counts=True) if len(self) else ([], [])
         per_class = ", ".join(f"{n} {c}" for n, c in zip(names, counts))
-        text = (f"{self.info.get('title', self.name)} ({self.name}, protocol {self.protocol!r}, "
-                f"from {self.root!r}): {len(self)} clips, {len(set(self.speakers.tolist()))} speakers, "
-                f"{len(names)} classes ({per_class}).")
-        shown = [f"{f.name} (train {f.train.size}"
-                 + (f", valid {f.valid.size}" if f.valid.size else "")
-                 + f", test {f.test.size})" for f in self.folds[:6]]
+        text = (
+            f"{self.info.get('title', self.name)} ({self.name}, protocol {self.protocol!r}, "
+            f"from {self.root!r}): {len(self)} clips, {len(set(self.speakers.tolist()))} speakers, "
+            f"{len(names)} classes ({per_class})."
+        )
+        shown = [
+            f"{f.name} (train {f.train.size}"
+            + (f", valid {f.valid.size}" if f.valid.size else "")
+            + f", test {f.test.size})"
+            for f in self.folds[:6]
+        ]
         if len(self.folds) > 6:
             shown.append(f"... {len(self.folds) - 6} more")
         text += f" {len(self.folds)} fold{'s' if len(self.folds) != 1 else ''}: {', '.join(shown)}."
         if not self.info.get("speaker_independent", True):
             text += " The folds are NOT speaker-independent."
-        excluded = self.info.get("excluded") or {}
-        if excluded:
-            text += (f" Excluded by the class map: {sum(excluded.values())} clips ("
-                     + ", ".join(f"{k} {v}" for k, v in sorted(excluded.items())) + ").")
-        dropped = self.info.get("dropped_by_classes") or {}
-        if dropped:
-            text += (f" Dropped by classes=: {sum(dropped.values())} clips ("
-                     + ", ".join(f"{k} {v}" for k, v in sorted(dropped.items())) + ").")
+        for key, what in (("excluded", "Excluded by the class map"), ("dropped_by_classes", "Dropped by classes=")):
+            counts = self.info.get(key) or {}
+            if counts:
+                listed = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+                text += f" {what}: {sum(counts.values())} clips ({listed})."
         for note in self.info.get("notes", []):
             text += f" Note: {note}"
         return text
@@ -228,8 +236,16 @@ class Dataset:
         folds = tuple(Fold(f.name, remap(f.train), remap(f.test), remap(f.valid)) for f in self.folds)
         info = json.loads(json.dumps(self.info))
         info.setdefault("notes", []).append(f"subset of {idx.size} of the {len(self)} clips")
-        return Dataset(self.name, self.root, self.protocol, tuple(self.paths[i] for i in idx),
-                       self.labels[idx], self.speakers[idx], folds, info)
+        return Dataset(
+            self.name,
+            self.root,
+            self.protocol,
+            tuple(self.paths[i] for i in idx),
+            self.labels[idx],
+            self.speakers[idx],
+            folds,
+            info,
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -352,7 +368,7 @@ def remap_path(path, prefix, base):
                 matches = path == stem or path.startswith(stem + "/")
             if matches and len(stem) > best:
                 best = len(stem)
-                rest = path[len(stem):].lstrip("/")
+                rest = path[len(stem) :].lstrip("/")
                 new = os.fspath(new)
                 out = os.path.join(new, rest) if rest else new
         if out is None:
@@ -367,14 +383,20 @@ def check_prefix(prefix, title):
     if prefix is None or isinstance(prefix, (str, os.PathLike)):
         return prefix
     if isinstance(prefix, dict):
-        if prefix and all(isinstance(k, (str, os.PathLike)) and isinstance(v, (str, os.PathLike))
-                          for k, v in prefix.items()):
+        if prefix and all(
+            isinstance(k, (str, os.PathLike)) and isinstance(v, (str, os.PathLike)) for k, v in prefix.items()
+        ):
             return prefix
-    elif isinstance(prefix, (tuple, list)) and len(prefix) == 2 \
-            and all(isinstance(p, (str, os.PathLike)) for p in prefix):
+    elif (
+        isinstance(prefix, (tuple, list))
+        and len(prefix) == 2
+        and all(isinstance(p, (str, os.PathLike)) for p in prefix)
+    ):
         return tuple(prefix)
-    raise DatasetError(f"{title}: prefix must be an (old, new) pair of paths, a {{old: new}} dict, or a "
-                       f"folder to resolve relative paths against; got {prefix!r}")
+    raise DatasetError(
+        f"{title}: prefix must be an (old, new) pair of paths, a {{old: new}} dict, or a "
+        f"folder to resolve relative paths against; got {prefix!r}"
+    )
 
 
 def natural_key(text):
@@ -413,9 +435,12 @@ def check_class_map(class_map, title):
     if class_map is None:
         return {}
     if not isinstance(class_map, dict) or not all(
-            isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in class_map.items()):
-        raise DatasetError(f"{title}: class_map must be a dict of code or class name -> class name "
-                           f"(or None to exclude), got {class_map!r}")
+        isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in class_map.items()
+    ):
+        raise DatasetError(
+            f"{title}: class_map must be a dict of code or class name -> class name "
+            f"(or None to exclude), got {class_map!r}"
+        )
     return dict(class_map)
 
 
@@ -462,7 +487,8 @@ def _map_codes(records, default_map, user_map, title, hint_codes):
         raise DatasetError(
             f"{title}: class_map key(s) {', '.join(map(repr, unused))} match no emotion code or class of "
             f"this dataset. Codes: {', '.join(map(repr, sorted(default_map)))}; classes: "
-            f"{', '.join(map(repr, sorted({v for v in default_map.values() if v is not None})))}.")
+            f"{', '.join(map(repr, sorted({v for v in default_map.values() if v is not None})))}."
+        )
     unknown = {}
     out = []
     for r in records:
@@ -485,7 +511,8 @@ def _map_codes(records, default_map, user_map, title, hint_codes):
             f"{title}: {len(files)} clip(s) have an emotion code the class map does not know ({detail}). "
             f"Known codes: {hint_codes or ', '.join(map(repr, sorted(default_map)))}. Map them with "
             f"class_map={{{example!r}: '<class>'}}, or exclude them with class_map={{{example!r}: None}}.",
-            files)
+            files,
+        )
     return out
 
 
@@ -499,12 +526,29 @@ def _check_speaker_independence(name_of, records, folds, hint=""):
             raise DatasetError(
                 f"{name_of}: fold {fold.name!r} is not speaker-independent: speaker(s) {format_paths(leaked)} "
                 f"have clips in both its training and its test part (test clips: {format_paths(examples, 3)}). "
-                + (hint or "Put all clips of a speaker in one fold (or one split)."), examples)
+                + (hint or "Put all clips of a speaker in one fold (or one split)."),
+                examples,
+            )
 
 
-def build_dataset(name, title, root, protocol, records, *, default_map, class_map=None, classes=None,
-                  check_files=True, make_folds, info=None, code_hint=None, missing_hint="",
-                  speaker_independent=True, leak_hint=""):
+def build_dataset(
+    name,
+    title,
+    root,
+    protocol,
+    records,
+    *,
+    default_map,
+    class_map=None,
+    classes=None,
+    check_files=True,
+    make_folds,
+    info=None,
+    code_hint=None,
+    missing_hint="",
+    speaker_independent=True,
+    leak_hint="",
+):
     """Map classes, check files, sort, make and check folds: the last step of every loader.
 
     Parameters
@@ -560,16 +604,20 @@ def build_dataset(name, title, root, protocol, records, *, default_map, class_ma
         else:
             kept.append(dict(r, label=str(cls)))
     if not kept:
-        raise DatasetError(f"{title}: the class map excludes every clip under {root!r} "
-                           f"(excluded codes: {excluded}); check class_map.", [root])
+        raise DatasetError(
+            f"{title}: the class map excludes every clip under {root!r} (excluded codes: {excluded}); check class_map.",
+            [root],
+        )
 
     dropped = {}
     if keep is not None:
         present = {r["label"] for r in kept}
         absent = [c for c in keep if c not in present]
         if absent:
-            raise DatasetError(f"{title}: classes {', '.join(map(repr, absent))} are not in the dataset after "
-                               f"the class map; its classes are {', '.join(map(repr, sorted(present)))}.")
+            raise DatasetError(
+                f"{title}: classes {', '.join(map(repr, absent))} are not in the dataset after "
+                f"the class map; its classes are {', '.join(map(repr, sorted(present)))}."
+            )
         wanted = set(keep)
         for r in kept:
             if r["label"] not in wanted:
@@ -581,21 +629,28 @@ def build_dataset(name, title, root, protocol, records, *, default_map, class_ma
         by_path.setdefault(r["path"], []).append(r)
     duplicates = [p for p, rs in by_path.items() if len(rs) > 1]
     if duplicates:
-        raise DatasetError(f"{title}: {len(duplicates)} file(s) are listed more than once: "
-                           f"{format_paths(duplicates)}. Each clip must appear once.", duplicates)
+        raise DatasetError(
+            f"{title}: {len(duplicates)} file(s) are listed more than once: "
+            f"{format_paths(duplicates)}. Each clip must appear once.",
+            duplicates,
+        )
 
     if check_files:
         missing = [r["path"] for r in kept if not os.path.isfile(r["path"])]
         if missing:
-            raise DatasetError(f"{title}: {len(missing)} clip(s) have no audio file: {format_paths(missing)}. "
-                               f"{missing_hint}".rstrip(), missing)
+            raise DatasetError(
+                f"{title}: {len(missing)} clip(s) have no audio file: {format_paths(missing)}. {missing_hint}".rstrip(),
+                missing,
+            )
 
     kept.sort(key=lambda r: r["path"])
     folds = list(make_folds(kept))
     empty = [f.name for f in folds if f.test.size == 0]
     if empty:
-        message = (f"fold(s) {', '.join(map(repr, empty))} have no test clips (none of their held-out "
-                   f"clips are in the data) and were left out")
+        message = (
+            f"fold(s) {', '.join(map(repr, empty))} have no test clips (none of their held-out "
+            f"clips are in the data) and were left out"
+        )
         warnings.warn(f"{title}: {message}.", UserWarning, stacklevel=3)
         notes.append(message + ".")
         folds = [f for f in folds if f.test.size]
@@ -604,8 +659,7 @@ def build_dataset(name, title, root, protocol, records, *, default_map, class_ma
     if speaker_independent:
         _check_speaker_independence(title, kept, folds, leak_hint)
     else:
-        notes.append("the folds are not checked for speaker independence (speakers may be in both "
-                     "training and test).")
+        notes.append("the folds are not checked for speaker independence (speakers may be in both training and test).")
 
     codes_seen = sorted({r["code"] for r in records} | set(default_map))
     used_map = {}
@@ -628,11 +682,20 @@ def build_dataset(name, title, root, protocol, records, *, default_map, class_ma
         "excluded": excluded,
         "dropped_by_classes": dropped,
         "speaker_independent": bool(speaker_independent),
-        "folds": {f.name: {"train": int(f.train.size), "valid": int(f.valid.size), "test": int(f.test.size)}
-                  for f in folds},
+        "folds": {
+            f.name: {"train": int(f.train.size), "valid": int(f.valid.size), "test": int(f.test.size)} for f in folds
+        },
     }
     full_info.update(info)
     full_info["notes"] = notes
     json.dumps(full_info)  # must stay JSON-serialisable
-    return Dataset(name=name, root=root, protocol=protocol, paths=tuple(r["path"] for r in kept),
-                   labels=labels, speakers=speakers, folds=tuple(folds), info=full_info)
+    return Dataset(
+        name=name,
+        root=root,
+        protocol=protocol,
+        paths=tuple(r["path"] for r in kept),
+        labels=labels,
+        speakers=speakers,
+        folds=tuple(folds),
+        info=full_info,
+    )

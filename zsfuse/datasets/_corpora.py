@@ -29,21 +29,29 @@ from ._base import (
 __all__ = ["emodb_speaker", "load_crema_d", "load_emo_db", "load_ravdess", "load_tess", "ravdess_speaker"]
 
 #: RAVDESS emotion code (third field) -> class.
-RAVDESS_MAP = {"01": "neu", "02": "cal", "03": "hap", "04": "sad", "05": "ang", "06": "fea", "07": "dis",
-               "08": "sur"}
+RAVDESS_MAP = {"01": "neu", "02": "cal", "03": "hap", "04": "sad", "05": "ang", "06": "fea", "07": "dis", "08": "sur"}
 #: CREMA-D emotion code (third field) -> class.
 CREMAD_MAP = {"ANG": "ang", "DIS": "dis", "FEA": "fea", "HAP": "hap", "NEU": "neu", "SAD": "sad"}
 #: Emo-DB emotion letter (sixth character, German initial) -> class.
 EMODB_MAP = {"W": "ang", "L": "bor", "E": "dis", "A": "fea", "F": "hap", "T": "sad", "N": "neu"}
 #: TESS emotion word (last part of the file name, lower case) -> class.
 TESS_MAP = {
-    "angry": "ang", "anger": "ang",
-    "disgust": "dis", "disgusted": "dis",
-    "fear": "fea", "fearful": "fea",
-    "happy": "hap", "happiness": "hap",
+    "angry": "ang",
+    "anger": "ang",
+    "disgust": "dis",
+    "disgusted": "dis",
+    "fear": "fea",
+    "fearful": "fea",
+    "happy": "hap",
+    "happiness": "hap",
     "neutral": "neu",
-    "ps": "sur", "pleasant_surprise": "sur", "pleasant_surprised": "sur", "surprise": "sur", "surprised": "sur",
-    "sad": "sad", "sadness": "sad",
+    "ps": "sur",
+    "pleasant_surprise": "sur",
+    "pleasant_surprised": "sur",
+    "surprise": "sur",
+    "surprised": "sur",
+    "sad": "sad",
+    "sadness": "sad",
 }
 
 _RAVDESS_NAME = re.compile(r"^(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)$")
@@ -52,15 +60,22 @@ _CREMAD_NAME = re.compile(r"^(\d{4})_([A-Za-z]{3})_([A-Za-z]{3})_([A-Za-z]{2})$"
 _EMODB_NAME = re.compile(r"^(\d\d)([a-z]\d\d)([A-Za-z])([a-z])$")
 _TESS_SPEAKER = re.compile(r"^[A-Za-z]+$")
 
-_RAVDESS_LAYOUT = ("RAVDESS clips named MM-VV-EE-II-SS-RR-AA.wav (modality, vocal channel, emotion, intensity, "
-                   "statement, repetition, actor), usually in Actor_NN folders, e.g. "
-                   "Actor_01/03-01-05-01-01-01-01.wav")
-_CREMAD_LAYOUT = ("CREMA-D clips named SSSS_TTT_EEE_LL.wav (speaker, sentence, emotion, level), in the root or "
-                  "its AudioWAV folder, e.g. AudioWAV/1001_DFA_ANG_XX.wav")
-_EMODB_LAYOUT = ("Emo-DB clips named SSTTTEV.wav (speaker, text, emotion letter, version), in the root or its "
-                 "wav folder, e.g. wav/03a01Fa.wav")
-_TESS_LAYOUT = ("TESS clips named <SPEAKER>_<word>_<emotion>.wav in <SPEAKER>_<emotion> folders, e.g. "
-                "OAF_angry/OAF_back_angry.wav")
+_RAVDESS_LAYOUT = (
+    "RAVDESS clips named MM-VV-EE-II-SS-RR-AA.wav (modality, vocal channel, emotion, intensity, "
+    "statement, repetition, actor), usually in Actor_NN folders, e.g. "
+    "Actor_01/03-01-05-01-01-01-01.wav"
+)
+_CREMAD_LAYOUT = (
+    "CREMA-D clips named SSSS_TTT_EEE_LL.wav (speaker, sentence, emotion, level), in the root or "
+    "its AudioWAV folder, e.g. AudioWAV/1001_DFA_ANG_XX.wav"
+)
+_EMODB_LAYOUT = (
+    "Emo-DB clips named SSTTTEV.wav (speaker, text, emotion letter, version), in the root or its "
+    "wav folder, e.g. wav/03a01Fa.wav"
+)
+_TESS_LAYOUT = (
+    "TESS clips named <SPEAKER>_<word>_<emotion>.wav in <SPEAKER>_<emotion> folders, e.g. OAF_angry/OAF_back_angry.wav"
+)
 
 
 def _scan(root, title, layout, parse):
@@ -76,16 +91,22 @@ def _scan(root, title, layout, parse):
         else:
             records.append(record)
     if bad:
-        raise DatasetError(f"{title}: {len(bad)} audio file(s) under {root!r} do not follow the naming scheme: "
-                           f"{format_paths(bad)}. Expected {layout}; point root at the corpus folder, or "
-                           f"move the other files out of it.", bad)
+        raise DatasetError(
+            f"{title}: {len(bad)} audio file(s) under {root!r} do not follow the naming scheme: "
+            f"{format_paths(bad)}. Expected {layout}; point root at the corpus folder, or "
+            f"move the other files out of it.",
+            bad,
+        )
     names = {}
     for r in records:
         names.setdefault(_stem(r["path"]).lower(), []).append(r["path"])
     twice = [p for ps in names.values() if len(ps) > 1 for p in ps]
     if twice:
-        raise DatasetError(f"{title}: {len(twice)} files are copies of the same clip (same name in several "
-                           f"folders): {format_paths(twice)}. Point root at one copy of the corpus.", twice)
+        raise DatasetError(
+            f"{title}: {len(twice)} files are copies of the same clip (same name in several "
+            f"folders): {format_paths(twice)}. Point root at one copy of the corpus.",
+            twice,
+        )
     return records
 
 
@@ -222,8 +243,7 @@ def load_ravdess(root, *, protocol=None, class_map=None, classes=None, check_fil
         folder = _ACTOR_DIR.match(os.path.basename(os.path.dirname(path)))
         if folder and int(folder.group(1)) != actor:
             return None  # Actor_03/..-05.wav: the name and the folder disagree
-        return {"path": path, "code": m.group(3), "vocal": m.group(2), "actor": actor,
-                "speaker": f"Actor_{actor:02d}"}
+        return {"path": path, "code": m.group(3), "vocal": m.group(2), "actor": actor, "speaker": f"Actor_{actor:02d}"}
 
     records = _scan(root, title, _RAVDESS_LAYOUT + " (the actor AA matching the Actor_NN folder)", parse)
     wanted = channels[channel]
@@ -231,13 +251,19 @@ def load_ravdess(root, *, protocol=None, class_map=None, classes=None, check_fil
     bad_channel = sorted({r["vocal"] for r in records} - {"01", "02"})
     if bad_channel:
         files = [r["path"] for r in records if r["vocal"] in bad_channel]
-        raise DatasetError(f"{title}: vocal channel code(s) {bad_channel} are neither 01 (speech) nor 02 "
-                           f"(song): {format_paths(files)}.", files)
+        raise DatasetError(
+            f"{title}: vocal channel code(s) {bad_channel} are neither 01 (speech) nor 02 "
+            f"(song): {format_paths(files)}.",
+            files,
+        )
     records = [r for r in records if r["vocal"] in wanted]
     if not records:
-        raise DatasetError(f"{title}: no {channel} clips under {root!r} (vocal channel VV = "
-                           f"{'/'.join(sorted(wanted))}); {other} clips of the other channel were found. "
-                           f"Use channel='song' or 'both'.", [root])
+        raise DatasetError(
+            f"{title}: no {channel} clips under {root!r} (vocal channel VV = "
+            f"{'/'.join(sorted(wanted))}); {other} clips of the other channel were found. "
+            f"Use channel='song' or 'both'.",
+            [root],
+        )
 
     def make_folds(kept):
         if protocol == "6fold":
@@ -246,14 +272,28 @@ def load_ravdess(root, *, protocol=None, class_map=None, classes=None, check_fil
             tests = [(f"Actor_{a:02d}", {a}) for a in sorted({r["actor"] for r in kept})]
         return folds_from_test_groups(kept, "actor", tests)
 
-    info = {"channel": channel, "other_channel": other,
-            "speaker_source": "actor AA of the file name (Actor_NN)",
-            "protocol_description": ("6 folds of 4 actors (fold k tests actors 4k-3..4k)" if protocol == "6fold"
-                                     else "leave one actor out")}
-    return build_dataset("ravdess", title, root, protocol, records, default_map=RAVDESS_MAP,
-                         class_map=class_map, classes=classes, check_files=check_files, make_folds=make_folds,
-                         info=info, code_hint="01-08 (neutral, calm, happy, sad, angry, fearful, disgust, "
-                                              "surprised)")
+    info = {
+        "channel": channel,
+        "other_channel": other,
+        "speaker_source": "actor AA of the file name (Actor_NN)",
+        "protocol_description": (
+            "6 folds of 4 actors (fold k tests actors 4k-3..4k)" if protocol == "6fold" else "leave one actor out"
+        ),
+    }
+    return build_dataset(
+        "ravdess",
+        title,
+        root,
+        protocol,
+        records,
+        default_map=RAVDESS_MAP,
+        class_map=class_map,
+        classes=classes,
+        check_files=check_files,
+        make_folds=make_folds,
+        info=info,
+        code_hint="01-08 (neutral, calm, happy, sad, angry, fearful, disgust, surprised)",
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -304,21 +344,33 @@ def load_crema_d(root, *, protocol=None, class_map=None, classes=None, check_fil
         else:
             n = 5 if protocol == "split" else k
             if n > len(speakers):
-                raise DatasetError(f"{title}: protocol {protocol!r} needs at least {n} speakers; "
-                                   f"{len(speakers)} are under {root!r}.")
+                raise DatasetError(
+                    f"{title}: protocol {protocol!r} needs at least {n} speakers; {len(speakers)} are under {root!r}."
+                )
             assignment = kfold_by_group(speakers, n)
             tests = [(f"fold_{i}", {s for s, f in assignment.items() if f == i}) for i in range(1, n + 1)]
             if protocol == "split":
                 tests = [("split", tests[0][1])]
         return folds_from_test_groups(kept, "speaker", tests)
 
-    description = {"loso": "leave one speaker out",
-                   "split": "one speaker-independent split: fold 1 of 5 (speakers dealt round-robin)"}.get(
-        protocol, f"{k} speaker-independent folds (sorted speaker ids dealt round-robin)")
+    description = {
+        "loso": "leave one speaker out",
+        "split": "one speaker-independent split: fold 1 of 5 (speakers dealt round-robin)",
+    }.get(protocol, f"{k} speaker-independent folds (sorted speaker ids dealt round-robin)")
     info = {"speaker_source": "speaker id SSSS of the file name", "protocol_description": description}
-    return build_dataset("crema-d", title, root, protocol, records, default_map=CREMAD_MAP,
-                         class_map=class_map, classes=classes, check_files=check_files, make_folds=make_folds,
-                         info=info)
+    return build_dataset(
+        "crema-d",
+        title,
+        root,
+        protocol,
+        records,
+        default_map=CREMAD_MAP,
+        class_map=class_map,
+        classes=classes,
+        check_files=check_files,
+        make_folds=make_folds,
+        info=info,
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -354,10 +406,20 @@ def load_emo_db(root, *, protocol=None, class_map=None, classes=None, check_file
         return folds_from_test_groups(kept, "speaker", [(group_fold_name(s), {s}) for s in speakers])
 
     info = {"speaker_source": "speaker id SS of the file name", "protocol_description": "leave one speaker out"}
-    return build_dataset("emo-db", title, root, protocol, records, default_map=EMODB_MAP,
-                         class_map=class_map, classes=classes, check_files=check_files, make_folds=make_folds,
-                         info=info, code_hint="W, L, E, A, F, T, N (anger, boredom, disgust, fear, happiness, "
-                                              "sadness, neutral)")
+    return build_dataset(
+        "emo-db",
+        title,
+        root,
+        protocol,
+        records,
+        default_map=EMODB_MAP,
+        class_map=class_map,
+        classes=classes,
+        check_files=check_files,
+        make_folds=make_folds,
+        info=info,
+        code_hint="W, L, E, A, F, T, N (anger, boredom, disgust, fear, happiness, sadness, neutral)",
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -414,12 +476,24 @@ def load_tess(root, *, protocol=None, class_map=None, classes=None, check_files=
     def make_folds(kept):
         speakers = sorted({r["speaker"] for r in kept}, key=natural_key)
         if len(speakers) < 2:
-            raise DatasetError(f"{title}: only speaker {speakers[0]!r} under {root!r}; leave-one-speaker-out "
-                               f"needs both OAF and YAF.", [root])
+            raise DatasetError(
+                f"{title}: only speaker {speakers[0]!r} under {root!r}; leave-one-speaker-out needs both OAF and YAF.",
+                [root],
+            )
         return folds_from_test_groups(kept, "speaker", [(s, {s}) for s in speakers])
 
-    info = {"speaker_source": "first part of the file name (OAF, YAF)",
-            "protocol_description": "leave one speaker out"}
-    return build_dataset("tess", title, root, protocol, records, default_map=TESS_MAP, class_map=class_map,
-                         classes=classes, check_files=check_files, make_folds=make_folds, info=info,
-                         code_hint="angry, disgust, fear, happy, neutral, ps (pleasant surprise), sad")
+    info = {"speaker_source": "first part of the file name (OAF, YAF)", "protocol_description": "leave one speaker out"}
+    return build_dataset(
+        "tess",
+        title,
+        root,
+        protocol,
+        records,
+        default_map=TESS_MAP,
+        class_map=class_map,
+        classes=classes,
+        check_files=check_files,
+        make_folds=make_folds,
+        info=info,
+        code_hint="angry, disgust, fear, happy, neutral, ps (pleasant surprise), sad",
+    )

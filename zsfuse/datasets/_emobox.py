@@ -25,8 +25,10 @@ from ._iemocap import iemocap_speaker
 __all__ = ["load_emobox"]
 
 _FOLD_DIR = re.compile(r"^fold_?(\d+)$", re.IGNORECASE)
-_LAYOUT = ("EmoBox metadata: <dataset>/fold_<k>/<dataset>_{train,valid,test}_fold_<k>.jsonl (valid optional) "
-           "and <dataset>/label_map.json, e.g. data/iemocap/fold_1/iemocap_train_fold_1.jsonl")
+_LAYOUT = (
+    "EmoBox metadata: <dataset>/fold_<k>/<dataset>_{train,valid,test}_fold_<k>.jsonl (valid optional) "
+    "and <dataset>/label_map.json, e.g. data/iemocap/fold_1/iemocap_train_fold_1.jsonl"
+)
 
 
 def _squash(name):
@@ -61,26 +63,33 @@ def _locate(root, dataset, title):
     """Return (dataset folder, dataset name) for root = the data folder or one dataset's folder."""
     if _has_folds(root):
         if dataset is not None and _squash(dataset) != _squash(os.path.basename(root)):
-            raise DatasetError(f"{title}: root {root!r} is the folder of dataset "
-                               f"{os.path.basename(root)!r}, not {dataset!r}.", [root])
+            raise DatasetError(
+                f"{title}: root {root!r} is the folder of dataset {os.path.basename(root)!r}, not {dataset!r}.", [root]
+            )
         return root, os.path.basename(root)
-    candidates = sorted(n for n in os.listdir(root)
-                        if not is_hidden(n) and os.path.isdir(os.path.join(root, n))
-                        and _has_folds(os.path.join(root, n)))
+    candidates = sorted(
+        n
+        for n in os.listdir(root)
+        if not is_hidden(n) and os.path.isdir(os.path.join(root, n)) and _has_folds(os.path.join(root, n))
+    )
     if not candidates and os.path.isdir(os.path.join(root, "data")):
         return _locate(os.path.join(root, "data"), dataset, title)  # root is the EmoBox checkout
     if not candidates:
-        raise DatasetError(f"{title}: no dataset folders with fold_<k> subfolders under {root!r}; expected "
-                           f"{_LAYOUT}.", [root])
+        raise DatasetError(
+            f"{title}: no dataset folders with fold_<k> subfolders under {root!r}; expected {_LAYOUT}.", [root]
+        )
     if dataset is None:
         if len(candidates) == 1:
             return os.path.join(root, candidates[0]), candidates[0]
-        raise DatasetError(f"{title}: {root!r} holds several datasets; choose one with dataset=, one of "
-                           f"{', '.join(map(repr, candidates))}.")
+        raise DatasetError(
+            f"{title}: {root!r} holds several datasets; choose one with dataset=, one of "
+            f"{', '.join(map(repr, candidates))}."
+        )
     matches = [c for c in candidates if _squash(c) == _squash(dataset)]
     if not matches:
-        raise DatasetError(f"{title}: no dataset {dataset!r} under {root!r}; it has "
-                           f"{', '.join(map(repr, candidates))}.", [root])
+        raise DatasetError(
+            f"{title}: no dataset {dataset!r} under {root!r}; it has {', '.join(map(repr, candidates))}.", [root]
+        )
     return os.path.join(root, matches[0]), matches[0]
 
 
@@ -110,8 +119,7 @@ def _read_records(path, title):
                 try:
                     record = json.loads(line)
                 except ValueError as exc:
-                    raise DatasetError(f"{title}: {path!r} line {number} is not valid JSON ({exc}).",
-                                       [path]) from None
+                    raise DatasetError(f"{title}: {path!r} line {number} is not valid JSON ({exc}).", [path]) from None
                 out.append((number, record))
         return out
     with open(path, encoding="utf-8") as f:
@@ -132,15 +140,29 @@ def _select_folds(available, fold, title, folder):
         m = _FOLD_DIR.match(str(w))
         number = int(m.group(1)) if m else (int(w) if str(w).isdigit() else None)
         if number not in available:
-            raise DatasetError(f"{title}: no fold {w!r} in {folder!r}; it has folds "
-                               f"{', '.join(str(k) for k in sorted(available))}.", [folder])
+            raise DatasetError(
+                f"{title}: no fold {w!r} in {folder!r}; it has folds {', '.join(str(k) for k in sorted(available))}.",
+                [folder],
+            )
         if number not in chosen:
             chosen.append(number)
     return sorted(chosen)
 
 
-def load_emobox(root, *, dataset=None, fold=None, prefix=None, protocol=None, class_map=None, classes=None,
-                check_files=True, merge_valid=False, speakers="auto", allow_speaker_overlap=False):
+def load_emobox(
+    root,
+    *,
+    dataset=None,
+    fold=None,
+    prefix=None,
+    protocol=None,
+    class_map=None,
+    classes=None,
+    check_files=True,
+    merge_valid=False,
+    speakers="auto",
+    allow_speaker_overlap=False,
+):
     """Load one dataset of the EmoBox benchmark from its metadata, with its folds.
 
     Parameters
@@ -199,8 +221,10 @@ def load_emobox(root, *, dataset=None, fold=None, prefix=None, protocol=None, cl
     title = "EmoBox"
     protocol = "emobox" if protocol is None else str(protocol).lower()
     if protocol != "emobox":
-        raise DatasetError(f"{title}: unknown protocol {protocol!r}; the only one is 'emobox' (the fold_<k> "
-                           f"files; choose folds with fold=).")
+        raise DatasetError(
+            f"{title}: unknown protocol {protocol!r}; the only one is 'emobox' (the fold_<k> "
+            f"files; choose folds with fold=)."
+        )
     if speakers not in ("auto", "key"):
         raise DatasetError(f"{title}: speakers must be 'auto' or 'key', got {speakers!r}.")
     prefix = check_prefix(prefix, title)
@@ -223,8 +247,9 @@ def load_emobox(root, *, dataset=None, fold=None, prefix=None, protocol=None, cl
             try:
                 raw = json.load(f)
             except ValueError as exc:
-                raise DatasetError(f"{title}: {label_map_path!r} is not valid JSON ({exc}).",
-                                   [label_map_path]) from None
+                raise DatasetError(
+                    f"{title}: {label_map_path!r} is not valid JSON ({exc}).", [label_map_path]
+                ) from None
         if not isinstance(raw, dict):
             raise DatasetError(f"{title}: {label_map_path!r} must map codes to classes.", [label_map_path])
         default_map = {str(k): (None if v is None else str(v)) for k, v in raw.items()}
@@ -262,24 +287,38 @@ def load_emobox(root, *, dataset=None, fold=None, prefix=None, protocol=None, cl
                 code = str(rec["emo"])
                 if clip in clips:
                     if clips[clip]["code"] != code:
-                        raise DatasetError(f"{title}: {clip!r} has emotion {clips[clip]['code']!r} in "
-                                           f"{clips[clip]['where']!r} but {code!r} in {where!r}.", [clip])
+                        raise DatasetError(
+                            f"{title}: {clip!r} has emotion {clips[clip]['code']!r} in "
+                            f"{clips[clip]['where']!r} but {code!r} in {where!r}.",
+                            [clip],
+                        )
                 else:
                     stem = os.path.splitext(os.path.basename(clip))[0]
                     speaker = rule(stem) if rule else None
-                    clips[clip] = {"path": clip, "code": code, "key": key, "where": where,
-                                   "speaker": speaker if speaker else key, "from_key": not speaker}
+                    clips[clip] = {
+                        "path": clip,
+                        "code": code,
+                        "key": key,
+                        "where": where,
+                        "speaker": speaker if speaker else key,
+                        "from_key": not speaker,
+                    }
                 listed.append(clip)
     if problems:
-        raise DatasetError(f"{title}: {len(problems)} record(s) cannot be used: {format_paths(problems)}. zsfuse "
-                           f"needs whole-file records ('type': 'raw') with 'wav' and 'emo'.",
-                           [p.split(" (")[0] for p in problems])
+        raise DatasetError(
+            f"{title}: {len(problems)} record(s) cannot be used: {format_paths(problems)}. zsfuse "
+            f"needs whole-file records ('type': 'raw') with 'wav' and 'emo'.",
+            [p.split(" (")[0] for p in problems],
+        )
     if unmatched:
         olds = list(prefix) if isinstance(prefix, dict) else [prefix[0]]
-        raise DatasetError(f"{title}: {len(unmatched)} wav path(s) start with none of the prefixes "
-                           f"{', '.join(repr(str(o)) for o in olds)}: {format_paths(unmatched)}. Give the part "
-                           f"of the path to replace, e.g. prefix=({os.path.dirname(unmatched[0])!r}, "
-                           f"'/my/audio/folder').", unmatched)
+        raise DatasetError(
+            f"{title}: {len(unmatched)} wav path(s) start with none of the prefixes "
+            f"{', '.join(repr(str(o)) for o in olds)}: {format_paths(unmatched)}. Give the part "
+            f"of the path to replace, e.g. prefix=({os.path.dirname(unmatched[0])!r}, "
+            f"'/my/audio/folder').",
+            unmatched,
+        )
     records = sorted(clips.values(), key=lambda r: r["path"])
     if default_map is None:
         default_map = {r["code"]: r["code"] for r in records}
@@ -300,8 +339,11 @@ def load_emobox(root, *, dataset=None, fold=None, prefix=None, protocol=None, cl
                 both = set(got[a]) & set(got[b])
                 if both:
                     files = [kept[i]["path"] for i in sorted(both)]
-                    raise DatasetError(f"{title}: fold_{number} lists {len(files)} clip(s) in both its {a} and "
-                                       f"{b} files: {format_paths(files)}.", files)
+                    raise DatasetError(
+                        f"{title}: fold_{number} lists {len(files)} clip(s) in both its {a} and "
+                        f"{b} files: {format_paths(files)}.",
+                        files,
+                    )
             folds.append(Fold(f"fold_{number}", got["train"], got["test"], got["valid"]))
         return folds
 
@@ -310,21 +352,41 @@ def load_emobox(root, *, dataset=None, fold=None, prefix=None, protocol=None, cl
         "metadata": folder,
         "folds_available": sorted(available),
         "label_map": label_map_path if os.path.isfile(label_map_path) else None,
-        "prefix": None if prefix is None else (
-            {str(k): str(v) for k, v in prefix.items()} if isinstance(prefix, dict)
-            else ([str(p) for p in prefix] if isinstance(prefix, tuple) else str(prefix))),
+        "prefix": None
+        if prefix is None
+        else (
+            {str(k): str(v) for k, v in prefix.items()}
+            if isinstance(prefix, dict)
+            else ([str(p) for p in prefix] if isinstance(prefix, tuple) else str(prefix))
+        ),
         "merge_valid": bool(merge_valid),
         "speaker_source": (rule_text if rule else "the record's key (no speaker in EmoBox records)"),
         "speakers_from_key": int(from_key),
         "protocol_description": "EmoBox folds: train/test (and valid) files of each fold_<k>",
         "notes": notes,
     }
-    missing_hint = ("The wav paths were resolved " + (
-        f"with prefix={prefix!r}" if prefix is not None else f"against the EmoBox checkout {base!r}")
-        + "; pass prefix=(old, new) to point them at your copy of the audio, or check_files=False.")
-    leak_hint = ("EmoBox's own split of this dataset has speakers on both sides (by the speaker ids above); pass "
-                 "allow_speaker_overlap=True to use it anyway (reported as not speaker-independent).")
+    missing_hint = (
+        "The wav paths were resolved "
+        + (f"with prefix={prefix!r}" if prefix is not None else f"against the EmoBox checkout {base!r}")
+        + "; pass prefix=(old, new) to point them at your copy of the audio, or check_files=False."
+    )
+    leak_hint = (
+        "EmoBox's own split of this dataset has speakers on both sides (by the speaker ids above); pass "
+        "allow_speaker_overlap=True to use it anyway (reported as not speaker-independent)."
+    )
     return build_dataset(
-        "emobox", title, root, protocol, records, default_map=default_map, class_map=class_map,
-        classes=classes, check_files=check_files, make_folds=make_folds, info=info,
-        missing_hint=missing_hint, speaker_independent=not allow_speaker_overlap, leak_hint=leak_hint)
+        "emobox",
+        title,
+        root,
+        protocol,
+        records,
+        default_map=default_map,
+        class_map=class_map,
+        classes=classes,
+        check_files=check_files,
+        make_folds=make_folds,
+        info=info,
+        missing_hint=missing_hint,
+        speaker_independent=not allow_speaker_overlap,
+        leak_hint=leak_hint,
+    )

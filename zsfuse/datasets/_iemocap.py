@@ -21,17 +21,28 @@ __all__ = ["IEMOCAP_MAP", "iemocap_speaker", "load_iemocap"]
 
 #: The 4-class protocol: excited merged into happy; the other codes are excluded.
 IEMOCAP_MAP = {
-    "neu": "neu", "hap": "hap", "exc": "hap", "ang": "ang", "sad": "sad",
-    "fru": None, "sur": None, "fea": None, "oth": None, "xxx": None, "dis": None,
+    "neu": "neu",
+    "hap": "hap",
+    "exc": "hap",
+    "ang": "ang",
+    "sad": "sad",
+    "fru": None,
+    "sur": None,
+    "fea": None,
+    "oth": None,
+    "xxx": None,
+    "dis": None,
 }
 
 _SESSION_DIR = re.compile(r"^Session(\d+)$", re.IGNORECASE)
 _LINE = re.compile(r"^\[\s*([\d.]+)\s*-\s*([\d.]+)\s*\]\s+(\S+)\s+(\S+)")
 _UTTERANCE = re.compile(r"^(Ses\d+)[FM]_.*_([FM])\d+$", re.IGNORECASE)
 
-_LAYOUT = ("the IEMOCAP folder with Session1 ... Session5, each holding dialog/EmoEvaluation/*.txt (lines like "
-           "'[6.2901 - 8.2357]<TAB>Ses01F_impro01_F000<TAB>neu<TAB>[2.5000, 2.5000, 2.5000]') and "
-           "sentences/wav/<dialog>/<utterance>.wav")
+_LAYOUT = (
+    "the IEMOCAP folder with Session1 ... Session5, each holding dialog/EmoEvaluation/*.txt (lines like "
+    "'[6.2901 - 8.2357]<TAB>Ses01F_impro01_F000<TAB>neu<TAB>[2.5000, 2.5000, 2.5000]') and "
+    "sentences/wav/<dialog>/<utterance>.wav"
+)
 
 
 def iemocap_speaker(utterance):
@@ -65,6 +76,7 @@ def iemocap_speaker(utterance):
 
 def _find_sessions(root):
     """``{session number: folder}`` under root (or under its one subfolder, e.g. IEMOCAP_full_release)."""
+
     def sessions_in(folder):
         out = {}
         for name in sorted(os.listdir(folder)):
@@ -119,8 +131,10 @@ def load_iemocap(root, *, protocol=None, class_map=None, classes=None, check_fil
     title = "IEMOCAP"
     protocol = "session" if protocol is None else str(protocol).lower()
     if protocol not in ("session", "loso"):
-        raise DatasetError(f"{title}: unknown protocol {protocol!r}; choose 'session' (leave one session out, "
-                           f"the default) or 'loso' (leave one speaker out).")
+        raise DatasetError(
+            f"{title}: unknown protocol {protocol!r}; choose 'session' (leave one session out, "
+            f"the default) or 'loso' (leave one speaker out)."
+        )
     root = check_root(root, title, _LAYOUT)
     sessions = _find_sessions(root)
     if not sessions:
@@ -132,12 +146,13 @@ def load_iemocap(root, *, protocol=None, class_map=None, classes=None, check_fil
         evaluation = os.path.join(folder, "dialog", "EmoEvaluation")
         if not os.path.isdir(evaluation):
             raise DatasetError(f"{title}: {evaluation!r} is missing; expected {_LAYOUT}.", [evaluation])
-        txts = sorted(f for f in os.listdir(evaluation)
-                      if f.lower().endswith(".txt") and not is_hidden(f)
-                      and os.path.isfile(os.path.join(evaluation, f)))
+        txts = sorted(
+            f
+            for f in os.listdir(evaluation)
+            if f.lower().endswith(".txt") and not is_hidden(f) and os.path.isfile(os.path.join(evaluation, f))
+        )
         if not txts:
-            raise DatasetError(f"{title}: no label files (*.txt) in {evaluation!r}; expected {_LAYOUT}.",
-                               [evaluation])
+            raise DatasetError(f"{title}: no label files (*.txt) in {evaluation!r}; expected {_LAYOUT}.", [evaluation])
         for txt in txts:
             label_files += 1
             label_path = os.path.join(evaluation, txt)
@@ -152,22 +167,29 @@ def load_iemocap(root, *, protocol=None, class_map=None, classes=None, check_fil
                         bad_ids.append(f"{label_path}: {utterance}")
                         continue
                     if utterance in seen:
-                        raise DatasetError(f"{title}: utterance {utterance!r} is labelled twice, in "
-                                           f"{seen[utterance]!r} and {label_path!r}.", [label_path])
+                        raise DatasetError(
+                            f"{title}: utterance {utterance!r} is labelled twice, in "
+                            f"{seen[utterance]!r} and {label_path!r}.",
+                            [label_path],
+                        )
                     seen[utterance] = label_path
                     dialog = utterance.rsplit("_", 1)[0]
                     path = os.path.join(folder, "sentences", "wav", dialog, utterance + ".wav")
                     if check_files:
                         path = resolve_audio(path) or path
-                    records.append({"path": path, "code": code, "speaker": speaker, "session": number,
-                                    "utterance": utterance})
+                    records.append(
+                        {"path": path, "code": code, "speaker": speaker, "session": number, "utterance": utterance}
+                    )
     if bad_ids:
-        raise DatasetError(f"{title}: {len(bad_ids)} utterance id(s) do not follow the IEMOCAP scheme "
-                           f"SesNN<F|M>_<dialog>_<F|M>NNN: {format_paths(bad_ids)}.",
-                           [b.split(": ")[0] for b in bad_ids])
+        raise DatasetError(
+            f"{title}: {len(bad_ids)} utterance id(s) do not follow the IEMOCAP scheme "
+            f"SesNN<F|M>_<dialog>_<F|M>NNN: {format_paths(bad_ids)}.",
+            [b.split(": ")[0] for b in bad_ids],
+        )
     if not records:
-        raise DatasetError(f"{title}: the {label_files} label file(s) under {root!r} hold no label lines; "
-                           f"expected {_LAYOUT}.", [root])
+        raise DatasetError(
+            f"{title}: the {label_files} label file(s) under {root!r} hold no label lines; expected {_LAYOUT}.", [root]
+        )
 
     def make_folds(kept):
         if protocol == "session":
@@ -183,7 +205,19 @@ def load_iemocap(root, *, protocol=None, class_map=None, classes=None, check_fil
         "protocol_description": ("leave one session out" if protocol == "session" else "leave one speaker out"),
     }
     return build_dataset(
-        "iemocap", title, root, protocol, records, default_map=IEMOCAP_MAP, class_map=class_map,
-        classes=classes, check_files=check_files, make_folds=make_folds, info=info,
-        missing_hint=("Every labelled utterance needs its clip in SessionN/sentences/wav/<dialog>/; check that "
-                      "root is the complete IEMOCAP folder, or pass check_files=False."))
+        "iemocap",
+        title,
+        root,
+        protocol,
+        records,
+        default_map=IEMOCAP_MAP,
+        class_map=class_map,
+        classes=classes,
+        check_files=check_files,
+        make_folds=make_folds,
+        info=info,
+        missing_hint=(
+            "Every labelled utterance needs its clip in SessionN/sentences/wav/<dialog>/; check that "
+            "root is the complete IEMOCAP folder, or pass check_files=False."
+        ),
+    )

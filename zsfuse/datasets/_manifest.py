@@ -30,9 +30,11 @@ from ._base import (
 __all__ = ["load_folders", "load_manifest"]
 
 _MANIFEST_NAMES = ("manifest.csv", "manifest.tsv", "manifest.jsonl", "manifest.json")
-_MANIFEST_LAYOUT = ("a manifest file (.csv, .tsv, .jsonl or .json; or a folder holding one named manifest.csv, "
-                    "manifest.tsv, manifest.jsonl or manifest.json) with columns path, label, speaker and "
-                    "optionally split (train/valid/test) or fold")
+_MANIFEST_LAYOUT = (
+    "a manifest file (.csv, .tsv, .jsonl or .json; or a folder holding one named manifest.csv, "
+    "manifest.tsv, manifest.jsonl or manifest.json) with columns path, label, speaker and "
+    "optionally split (train/valid/test) or fold"
+)
 _FOLDERS_LAYOUT = "one folder per label, root/<label>/*.wav (or root/<label>/<speaker>/*.wav)"
 
 #: Accepted column names (lower case), first match wins.
@@ -43,9 +45,18 @@ _ALIASES = {
     "split": ("split", "set", "partition"),
     "fold": ("fold",),
 }
-_SPLIT_VALUES = {"train": "train", "training": "train", "test": "test", "testing": "test", "eval": "test",
-                 "valid": "valid", "validation": "valid", "val": "valid", "dev": "valid",
-                 "development": "valid"}
+_SPLIT_VALUES = {
+    "train": "train",
+    "training": "train",
+    "test": "test",
+    "testing": "test",
+    "eval": "test",
+    "valid": "valid",
+    "validation": "valid",
+    "val": "valid",
+    "dev": "valid",
+    "development": "valid",
+}
 
 
 def _find_manifest(root, title):
@@ -58,8 +69,9 @@ def _find_manifest(root, title):
     if len(found) == 1:
         return found[0]
     if found:
-        raise DatasetError(f"{title}: {path!r} holds several manifests ({format_paths(found)}); pass the file "
-                           f"itself as root.", found)
+        raise DatasetError(
+            f"{title}: {path!r} holds several manifests ({format_paths(found)}); pass the file itself as root.", found
+        )
     raise DatasetError(f"{title}: no manifest in {path!r}; expected {_MANIFEST_LAYOUT}.", [path])
 
 
@@ -83,8 +95,9 @@ def _read_rows(path, title):
                         try:
                             rows.append((number, json.loads(line)))
                         except ValueError as exc:
-                            raise DatasetError(f"{title}: {path!r} line {number} is not valid JSON ({exc}).",
-                                               [path]) from None
+                            raise DatasetError(
+                                f"{title}: {path!r} line {number} is not valid JSON ({exc}).", [path]
+                            ) from None
         bad = [n for n, r in rows if not isinstance(r, dict)]
         if bad:
             raise DatasetError(f"{title}: {path!r}: line(s) {bad[:5]} are not JSON objects.", [path])
@@ -106,8 +119,11 @@ def _columns(rows, path, title):
         columns[role] = next((lookup[a] for a in aliases if a in lookup), None)
     missing = [r for r in ("path", "label") if columns[r] is None]
     if missing:
-        raise DatasetError(f"{title}: {path!r} has no {' or '.join(missing)} column (it has "
-                           f"{[str(n) for n in names]}); expected {_MANIFEST_LAYOUT}.", [path])
+        raise DatasetError(
+            f"{title}: {path!r} has no {' or '.join(missing)} column (it has "
+            f"{[str(n) for n in names]}); expected {_MANIFEST_LAYOUT}.",
+            [path],
+        )
     return columns
 
 
@@ -130,8 +146,9 @@ def _kfold_folds(title, kept, n_folds, by_speaker, notes):
     if by_speaker:
         speakers = {r["speaker"] for r in kept}
         if len(speakers) < 2:
-            raise DatasetError(f"{title}: speaker-independent folds need at least 2 speakers; there is only "
-                               f"{sorted(speakers)}.")
+            raise DatasetError(
+                f"{title}: speaker-independent folds need at least 2 speakers; there is only {sorted(speakers)}."
+            )
         n = min(n_folds, len(speakers))
         if n < n_folds:
             message = f"only {len(speakers)} speakers: {n} folds instead of n_folds={n_folds}"
@@ -154,12 +171,13 @@ def _kfold_folds(title, kept, n_folds, by_speaker, notes):
     return [Fold(name, sorted(everything - set(test)), test) for name, test in tests]
 
 
-_NO_SPEAKER = ("no speaker information: every clip is its own speaker, so the folds are NOT speaker-independent "
-               "(scores will be optimistic)")
+_NO_SPEAKER = (
+    "no speaker information: every clip is its own speaker, so the folds are NOT speaker-independent "
+    "(scores will be optimistic)"
+)
 
 
-def load_manifest(root, *, protocol=None, n_folds=5, class_map=None, classes=None, prefix=None,
-                  check_files=True):
+def load_manifest(root, *, protocol=None, n_folds=5, class_map=None, classes=None, prefix=None, check_files=True):
     """Load clips listed in a manifest (CSV, TSV, JSONL or JSON).
 
     Parameters
@@ -212,8 +230,10 @@ def load_manifest(root, *, protocol=None, n_folds=5, class_map=None, classes=Non
     has = {role: columns[role] is not None for role in columns}
     if protocol is None:
         if has["fold"] and has["split"]:
-            raise DatasetError(f"{title}: {path!r} has both a fold and a split column; choose protocol='fold' or "
-                               f"protocol='split'.", [path])
+            raise DatasetError(
+                f"{title}: {path!r} has both a fold and a split column; choose protocol='fold' or protocol='split'.",
+                [path],
+            )
         protocol = "fold" if has["fold"] else "split" if has["split"] else "kfold"
     protocol = str(protocol).lower()
     if protocol not in ("fold", "split", "kfold"):
@@ -226,8 +246,7 @@ def load_manifest(root, *, protocol=None, n_folds=5, class_map=None, classes=Non
         clip, label = _cell(row, columns["path"]), _cell(row, columns["label"])
         speaker = _cell(row, columns["speaker"])
         group = _cell(row, columns[protocol]) if protocol in ("fold", "split") else ""
-        if not clip or not label or (has["speaker"] and not speaker) or (protocol in ("fold", "split")
-                                                                          and not group):
+        if not clip or not label or (has["speaker"] and not speaker) or (protocol in ("fold", "split") and not group):
             blank.append(number)
             continue
         full = remap_path(clip, prefix, base)
@@ -241,20 +260,28 @@ def load_manifest(root, *, protocol=None, n_folds=5, class_map=None, classes=Non
                 bad_split.append(f"row {number}: {group!r}")
                 continue
             group = _SPLIT_VALUES[group.lower()]
-        records.append({"path": full, "code": label, "speaker": speaker or os.path.relpath(full, base),
-                        "group": group})
+        records.append({"path": full, "code": label, "speaker": speaker or os.path.relpath(full, base), "group": group})
     row_word = "line" if path.lower().endswith((".jsonl", ".json")) else "row"
     if blank:
-        needed = ["path", "label"] + (["speaker"] if has["speaker"] else []) + (
-            [protocol] if protocol in ("fold", "split") else [])
-        raise DatasetError(f"{title}: {path!r} {row_word}(s) {blank[:10]}{' ...' if len(blank) > 10 else ''} "
-                           f"leave a cell empty (needed: {', '.join(needed)}).", [path])
+        needed = (
+            ["path", "label"]
+            + (["speaker"] if has["speaker"] else [])
+            + ([protocol] if protocol in ("fold", "split") else [])
+        )
+        raise DatasetError(
+            f"{title}: {path!r} {row_word}(s) {blank[:10]}{' ...' if len(blank) > 10 else ''} "
+            f"leave a cell empty (needed: {', '.join(needed)}).",
+            [path],
+        )
     if unmatched:
-        raise DatasetError(f"{title}: {len(unmatched)} path(s) start with none of the prefixes: "
-                           f"{format_paths(unmatched)}.", unmatched)
+        raise DatasetError(
+            f"{title}: {len(unmatched)} path(s) start with none of the prefixes: {format_paths(unmatched)}.", unmatched
+        )
     if bad_split:
-        raise DatasetError(f"{title}: {path!r} has split values other than train, valid (dev) and test: "
-                           f"{format_paths(bad_split)}.", [path])
+        raise DatasetError(
+            f"{title}: {path!r} has split values other than train, valid (dev) and test: {format_paths(bad_split)}.",
+            [path],
+        )
 
     notes = []
     if not has["speaker"]:
@@ -267,32 +294,44 @@ def load_manifest(root, *, protocol=None, n_folds=5, class_map=None, classes=Non
         if protocol == "split":
             parts = {p: [i for i, r in enumerate(kept) if r["group"] == p] for p in ("train", "valid", "test")}
             if not parts["train"] or not parts["test"]:
-                raise DatasetError(f"{title}: the split column of {path!r} needs both train and test rows.",
-                                   [path])
+                raise DatasetError(f"{title}: the split column of {path!r} needs both train and test rows.", [path])
             return [Fold("split", parts["train"], parts["test"], parts["valid"])]
         values = sorted({r["group"] for r in kept}, key=natural_key)
         if len(values) < 2:
-            raise DatasetError(f"{title}: the fold column of {path!r} has one value ({values}); folds need "
-                               f"at least two.", [path])
+            raise DatasetError(
+                f"{title}: the fold column of {path!r} has one value ({values}); folds need at least two.", [path]
+            )
         return folds_from_test_groups(kept, "group", [(_fold_name(v), {v}) for v in values])
 
     info = {
         "manifest": path,
         "columns": {role: (None if c is None else str(c)) for role, c in columns.items()},
         "speaker_source": "speaker column" if has["speaker"] else "none (each clip its own speaker)",
-        "protocol_description": {"fold": "one fold per value of the fold column",
-                                 "split": "the split column (train / valid / test)",
-                                 "kfold": f"{n_folds} folds, speakers dealt round-robin" if has["speaker"]
-                                 else f"{n_folds} folds by file, stratified by label"}[protocol],
+        "protocol_description": {
+            "fold": "one fold per value of the fold column",
+            "split": "the split column (train / valid / test)",
+            "kfold": f"{n_folds} folds, speakers dealt round-robin"
+            if has["speaker"]
+            else f"{n_folds} folds by file, stratified by label",
+        }[protocol],
         "notes": notes,
     }
     return build_dataset(
-        "manifest", f"manifest {os.path.basename(path)}", path, protocol, records,
-        default_map={r["code"]: r["code"] for r in records}, class_map=class_map, classes=classes,
-        check_files=check_files, make_folds=make_folds, info=info,
+        "manifest",
+        f"manifest {os.path.basename(path)}",
+        path,
+        protocol,
+        records,
+        default_map={r["code"]: r["code"] for r in records},
+        class_map=class_map,
+        classes=classes,
+        check_files=check_files,
+        make_folds=make_folds,
+        info=info,
         missing_hint=f"Relative paths are relative to {base!r}; pass prefix=(old, new) to rewrite them, or "
-                     f"check_files=False.",
-        speaker_independent=has["speaker"])
+        f"check_files=False.",
+        speaker_independent=has["speaker"],
+    )
 
 
 def _speaker_from_name(regex, name):
@@ -305,8 +344,7 @@ def _speaker_from_name(regex, name):
 
 
 @listed_from_disk()
-def load_folders(root, *, protocol=None, n_folds=5, speaker_regex=None, class_map=None, classes=None,
-                 check_files=True):
+def load_folders(root, *, protocol=None, n_folds=5, speaker_regex=None, class_map=None, classes=None, check_files=True):
     """Load a tree with one folder per label: ``root/<label>/*.wav``.
 
     Parameters
@@ -343,14 +381,18 @@ def load_folders(root, *, protocol=None, n_folds=5, speaker_regex=None, class_ma
         try:
             regex = re.compile(speaker_regex)
         except (re.error, TypeError) as exc:
-            raise DatasetError(f"{title}: speaker_regex {speaker_regex!r} is not a valid regular expression "
-                               f"({exc}).") from None
+            raise DatasetError(
+                f"{title}: speaker_regex {speaker_regex!r} is not a valid regular expression ({exc})."
+            ) from None
     root = check_root(root, title, _FOLDERS_LAYOUT)
     entries = sorted(os.listdir(root))
     loose = [os.path.join(root, n) for n in entries if is_audio(n) and os.path.isfile(os.path.join(root, n))]
     if loose:
-        raise DatasetError(f"{title}: {len(loose)} audio file(s) directly in {root!r} have no label folder: "
-                           f"{format_paths(loose)}. Expected {_FOLDERS_LAYOUT}.", loose)
+        raise DatasetError(
+            f"{title}: {len(loose)} audio file(s) directly in {root!r} have no label folder: "
+            f"{format_paths(loose)}. Expected {_FOLDERS_LAYOUT}.",
+            loose,
+        )
     label_dirs = [n for n in entries if not is_hidden(n) and os.path.isdir(os.path.join(root, n))]
     records, unmatched, flat, nested, empty = [], [], [], [], []
     for label in label_dirs:
@@ -373,36 +415,63 @@ def load_folders(root, *, protocol=None, n_folds=5, speaker_regex=None, class_ma
                 flat.append(path)
             records.append({"path": path, "code": label, "speaker": speaker})
     if unmatched:
-        raise DatasetError(f"{title}: speaker_regex {speaker_regex!r} does not match {len(unmatched)} file "
-                           f"name(s): {format_paths(unmatched)}.", unmatched)
+        raise DatasetError(
+            f"{title}: speaker_regex {speaker_regex!r} does not match {len(unmatched)} file "
+            f"name(s): {format_paths(unmatched)}.",
+            unmatched,
+        )
     if not records:
-        raise DatasetError(f"{title}: no audio files (.wav, .flac) in label folders under {root!r}; expected "
-                           f"{_FOLDERS_LAYOUT}.", [root])
+        raise DatasetError(
+            f"{title}: no audio files (.wav, .flac) in label folders under {root!r}; expected {_FOLDERS_LAYOUT}.",
+            [root],
+        )
     if flat and nested:
-        raise DatasetError(f"{title}: {len(flat)} file(s) sit directly in their label folder while others are in "
-                           f"speaker subfolders: {format_paths(flat)}. Put every file in a speaker subfolder, or "
-                           f"pass speaker_regex=.", flat)
+        raise DatasetError(
+            f"{title}: {len(flat)} file(s) sit directly in their label folder while others are in "
+            f"speaker subfolders: {format_paths(flat)}. Put every file in a speaker subfolder, or "
+            f"pass speaker_regex=.",
+            flat,
+        )
     has_speakers = not flat
     notes = []
     if empty:
         notes.append(f"label folder(s) without audio, ignored: {', '.join(empty)}.")
     if not has_speakers:
-        warnings.warn(f"{title}: no speaker_regex and no speaker subfolders under {root!r}; {_NO_SPEAKER}.",
-                      UserWarning, stacklevel=3)
+        warnings.warn(
+            f"{title}: no speaker_regex and no speaker subfolders under {root!r}; {_NO_SPEAKER}.",
+            UserWarning,
+            stacklevel=3,
+        )
         notes.append(_NO_SPEAKER + ".")
         for r in records:
             r["speaker"] = os.path.relpath(r["path"], root)
 
     info = {
-        "speaker_source": (f"speaker_regex {speaker_regex!r} on the file name" if regex is not None
-                           else "the subfolder of the label folder" if has_speakers
-                           else "none (each clip its own speaker)"),
-        "protocol_description": (f"{n_folds} folds, speakers dealt round-robin" if has_speakers
-                                 else f"{n_folds} folds by file, stratified by label"),
+        "speaker_source": (
+            f"speaker_regex {speaker_regex!r} on the file name"
+            if regex is not None
+            else "the subfolder of the label folder"
+            if has_speakers
+            else "none (each clip its own speaker)"
+        ),
+        "protocol_description": (
+            f"{n_folds} folds, speakers dealt round-robin"
+            if has_speakers
+            else f"{n_folds} folds by file, stratified by label"
+        ),
         "notes": notes,
     }
     return build_dataset(
-        "folders", "folders", root, protocol, records, default_map={lab: lab for lab in label_dirs},
-        class_map=class_map, classes=classes, check_files=check_files, info=info,
+        "folders",
+        "folders",
+        root,
+        protocol,
+        records,
+        default_map={lab: lab for lab in label_dirs},
+        class_map=class_map,
+        classes=classes,
+        check_files=check_files,
+        info=info,
         make_folds=lambda kept: _kfold_folds(title, kept, n_folds, has_speakers, notes),
-        speaker_independent=has_speakers)
+        speaker_independent=has_speakers,
+    )

@@ -11,14 +11,26 @@ from ._base import DatasetError, Fold, build_dataset, check_root, resolve_audio
 __all__ = ["MSP_MAP", "load_msp_podcast"]
 
 #: The 8 emotion classes of the consensus labels; O (other) and X (no agreement) are excluded.
-MSP_MAP = {"A": "ang", "S": "sad", "H": "hap", "U": "sur", "F": "fea", "D": "dis", "C": "con", "N": "neu",
-           "O": None, "X": None}
+MSP_MAP = {
+    "A": "ang",
+    "S": "sad",
+    "H": "hap",
+    "U": "sur",
+    "F": "fea",
+    "D": "dis",
+    "C": "con",
+    "N": "neu",
+    "O": None,
+    "X": None,
+}
 
 _COLUMNS = ("FileName", "EmoClass", "SpkrID", "Split_Set")
 _UNKNOWN = {"", "unknown", "nan", "none", "-1"}
 _PODCAST = re.compile(r"^MSP-PODCAST_(\d+)_", re.IGNORECASE)
-_LAYOUT = ("the MSP-Podcast folder with Labels/labels_consensus.csv (columns FileName, EmoClass, SpkrID, "
-           "Split_Set) and the clips in Audios/<FileName> (or Audio/)")
+_LAYOUT = (
+    "the MSP-Podcast folder with Labels/labels_consensus.csv (columns FileName, EmoClass, SpkrID, "
+    "Split_Set) and the clips in Audios/<FileName> (or Audio/)"
+)
 
 
 def _read_labels(csv_path, title):
@@ -28,14 +40,24 @@ def _read_labels(csv_path, title):
         lookup = {h.lower(): raw for h, raw in zip(header, reader.fieldnames or [])}
         missing = [c for c in _COLUMNS if c.lower() not in lookup]
         if missing:
-            raise DatasetError(f"{title}: {csv_path!r} lacks column(s) {missing}; it has {header}. Expected "
-                               f"{_LAYOUT}.", [csv_path])
+            raise DatasetError(
+                f"{title}: {csv_path!r} lacks column(s) {missing}; it has {header}. Expected {_LAYOUT}.", [csv_path]
+            )
         columns = {c: lookup[c.lower()] for c in _COLUMNS}
         return [{c: (row.get(columns[c]) or "").strip() for c in _COLUMNS} for row in reader]
 
 
-def load_msp_podcast(root, *, protocol=None, class_map=None, classes=None, check_files=True, test_set="Test1",
-                     merge_valid=False, unknown_speaker="clip"):
+def load_msp_podcast(
+    root,
+    *,
+    protocol=None,
+    class_map=None,
+    classes=None,
+    check_files=True,
+    test_set="Test1",
+    merge_valid=False,
+    unknown_speaker="clip",
+):
     """Load MSP-Podcast with its official split.
 
     Parameters
@@ -81,17 +103,16 @@ def load_msp_podcast(root, *, protocol=None, class_map=None, classes=None, check
     title = "MSP-Podcast"
     protocol = "official" if protocol is None else str(protocol).lower()
     if protocol != "official":
-        raise DatasetError(f"{title}: unknown protocol {protocol!r}; the only one is 'official' (choose the "
-                           f"test set with test_set=).")
+        raise DatasetError(
+            f"{title}: unknown protocol {protocol!r}; the only one is 'official' (choose the test set with test_set=)."
+        )
     if unknown_speaker not in ("clip", "podcast", "drop"):
-        raise DatasetError(f"{title}: unknown_speaker must be 'clip', 'podcast' or 'drop', got "
-                           f"{unknown_speaker!r}.")
+        raise DatasetError(f"{title}: unknown_speaker must be 'clip', 'podcast' or 'drop', got {unknown_speaker!r}.")
     root = check_root(root, title, _LAYOUT)
     csv_path = os.path.join(root, "Labels", "labels_consensus.csv")
     if not os.path.isfile(csv_path):
         raise DatasetError(f"{title}: {csv_path!r} is missing; expected {_LAYOUT}.", [csv_path])
-    audio_dir = next((os.path.join(root, d) for d in ("Audios", "Audio") if os.path.isdir(os.path.join(root, d))),
-                     None)
+    audio_dir = next((os.path.join(root, d) for d in ("Audios", "Audio") if os.path.isdir(os.path.join(root, d))), None)
     if audio_dir is None:
         raise DatasetError(f"{title}: no Audios/ folder in {root!r}; expected {_LAYOUT}.", [root])
     rows = _read_labels(csv_path, title)
@@ -104,12 +125,15 @@ def load_msp_podcast(root, *, protocol=None, class_map=None, classes=None, check
     by_lower = {s.lower(): s for s in split_counts}
     wanted_test = by_lower.get(str(test_set).lower())
     if wanted_test is None:
-        raise DatasetError(f"{title}: test_set {test_set!r} is not a Split_Set of {csv_path!r}; it has "
-                           f"{sorted(split_counts)}.", [csv_path])
+        raise DatasetError(
+            f"{title}: test_set {test_set!r} is not a Split_Set of {csv_path!r}; it has {sorted(split_counts)}.",
+            [csv_path],
+        )
     train_set, dev_set = by_lower.get("train"), by_lower.get("development")
     if train_set is None:
-        raise DatasetError(f"{title}: {csv_path!r} has no Train rows (Split_Set values: {sorted(split_counts)}).",
-                           [csv_path])
+        raise DatasetError(
+            f"{title}: {csv_path!r} has no Train rows (Split_Set values: {sorted(split_counts)}).", [csv_path]
+        )
     part_of = {train_set: "train", wanted_test: "test"}
     if dev_set is not None:
         part_of[dev_set] = "train" if merge_valid else "valid"
@@ -136,8 +160,11 @@ def load_msp_podcast(root, *, protocol=None, class_map=None, classes=None, check
             speaker = f"unknown:podcast{m.group(1)}" if unknown_speaker == "podcast" and m else f"unknown:{stem}"
         records.append({"path": path, "code": row["EmoClass"].upper(), "speaker": speaker, "part": part})
     if bad:
-        raise DatasetError(f"{title}: {csv_path!r} has {len(bad)} row(s) with an empty FileName (Split_Set "
-                           f"{sorted(set(bad))}); fix or remove them.", [csv_path])
+        raise DatasetError(
+            f"{title}: {csv_path!r} has {len(bad)} row(s) with an empty FileName (Split_Set "
+            f"{sorted(set(bad))}); fix or remove them.",
+            [csv_path],
+        )
 
     def make_folds(kept):
         parts = {p: [i for i, r in enumerate(kept) if r["part"] == p] for p in ("train", "valid", "test")}
@@ -149,19 +176,35 @@ def load_msp_podcast(root, *, protocol=None, class_map=None, classes=None, check
         "split_counts": split_counts,
         "unknown_speaker": unknown_speaker,
         "unknown_speaker_clips": unknown,
-        "speaker_source": "SpkrID column; Unknown speakers: " + {
+        "speaker_source": "SpkrID column; Unknown speakers: "
+        + {
             "clip": "one id per clip (unknown:<file stem>)",
             "podcast": "one id per podcast (unknown:podcast<NNNN>)",
-            "drop": "clips left out"}[unknown_speaker],
-        "protocol_description": (f"official split: train on Train{' + Development' if merge_valid else ''}, "
-                                 f"test on {wanted_test}"),
+            "drop": "clips left out",
+        }[unknown_speaker],
+        "protocol_description": (
+            f"official split: train on Train{' + Development' if merge_valid else ''}, test on {wanted_test}"
+        ),
     }
     return build_dataset(
-        "msp-podcast", title, root, protocol, records, default_map=MSP_MAP, class_map=class_map,
-        classes=classes, check_files=check_files, make_folds=make_folds, info=info,
+        "msp-podcast",
+        title,
+        root,
+        protocol,
+        records,
+        default_map=MSP_MAP,
+        class_map=class_map,
+        classes=classes,
+        check_files=check_files,
+        make_folds=make_folds,
+        info=info,
         code_hint="A, S, H, U, F, D, C, N, O, X",
         missing_hint=f"The clips must be in {audio_dir!r} under their FileName; pass check_files=False to skip "
-                     f"this check.",
-        leak_hint=("With unknown_speaker='podcast' a podcast whose Unknown-speaker clips are in both sets "
-                   "leaks; use unknown_speaker='clip' or 'drop'." if unknown_speaker == "podcast" else
-                   f"{csv_path!r} puts these speakers in both sets; check the labels file."))
+        f"this check.",
+        leak_hint=(
+            "With unknown_speaker='podcast' a podcast whose Unknown-speaker clips are in both sets "
+            "leaks; use unknown_speaker='clip' or 'drop'."
+            if unknown_speaker == "podcast"
+            else f"{csv_path!r} puts these speakers in both sets; check the labels file."
+        ),
+    )

@@ -77,28 +77,45 @@ class DatasetEntry:
     @property
     def options(self):
         """list of str: the loader's keyword options, in its signature's order."""
-        return [p.name for p in inspect.signature(self.loader).parameters.values()
-                if p.kind is inspect.Parameter.KEYWORD_ONLY]
+        return [
+            p.name
+            for p in inspect.signature(self.loader).parameters.values()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY
+        ]
 
 
 #: Every dataset load_dataset knows, in display order.
 REGISTRY = (
-    DatasetEntry("emobox", load_emobox,
-                 "EmoBox metadata folders (<dataset>/fold_<k>/*.jsonl + label_map.json), EmoBox's folds"),
+    DatasetEntry(
+        "emobox", load_emobox, "EmoBox metadata folders (<dataset>/fold_<k>/*.jsonl + label_map.json), EmoBox's folds"
+    ),
     DatasetEntry("ravdess", load_ravdess, "RAVDESS speech (Actor_NN/MM-VV-EE-II-SS-RR-AA.wav), 6 folds of 4 actors"),
-    DatasetEntry("crema-d", load_crema_d, "CREMA-D (SSSS_TTT_EEE_LL.wav), 5 speaker-independent folds",
-                 aliases=("crema",)),
+    DatasetEntry(
+        "crema-d", load_crema_d, "CREMA-D (SSSS_TTT_EEE_LL.wav), 5 speaker-independent folds", aliases=("crema",)
+    ),
     DatasetEntry("iemocap", load_iemocap, "IEMOCAP (SessionN/...), 4 classes (exc -> hap), leave one session out"),
-    DatasetEntry("emo-db", load_emo_db, "Emo-DB (wav/SSTTTEV.wav), leave one speaker out (10 folds)",
-                 aliases=("berlin",)),
+    DatasetEntry(
+        "emo-db", load_emo_db, "Emo-DB (wav/SSTTTEV.wav), leave one speaker out (10 folds)", aliases=("berlin",)
+    ),
     DatasetEntry("tess", load_tess, "TESS (<SPEAKER>_<emotion>/*.wav), leave one speaker out (2 folds)"),
-    DatasetEntry("msp-podcast", load_msp_podcast,
-                 "MSP-Podcast (Labels/labels_consensus.csv + Audios/), the official split", aliases=("msp",)),
-    DatasetEntry("manifest", load_manifest,
-                 "your CSV/TSV/JSONL manifest (path, label, speaker, optional split or fold)",
-                 aliases=("csv", "jsonl")),
-    DatasetEntry("folders", load_folders,
-                 "one folder per label (root/<label>/*.wav), speaker-independent k folds", aliases=("folder",)),
+    DatasetEntry(
+        "msp-podcast",
+        load_msp_podcast,
+        "MSP-Podcast (Labels/labels_consensus.csv + Audios/), the official split",
+        aliases=("msp",),
+    ),
+    DatasetEntry(
+        "manifest",
+        load_manifest,
+        "your CSV/TSV/JSONL manifest (path, label, speaker, optional split or fold)",
+        aliases=("csv", "jsonl"),
+    ),
+    DatasetEntry(
+        "folders",
+        load_folders,
+        "one folder per label (root/<label>/*.wav), speaker-independent k folds",
+        aliases=("folder",),
+    ),
 )
 
 #: Canonical dataset name -> what it loads (the names :func:`load_dataset` takes).
@@ -136,8 +153,10 @@ def dataset_entry(name):
     entry = _BY_SPELLING.get(squash_name(name))
     if entry is None:
         squashed = [f"'{s}'" for s in (squash_name(e.name) for e in REGISTRY) if s not in DATASETS]
-        raise DatasetError(f"unknown dataset {name!r}; the known datasets are {', '.join(DATASETS)} "
-                           f"(case-insensitive; {', '.join(squashed)} work too).")
+        raise DatasetError(
+            f"unknown dataset {name!r}; the known datasets are {', '.join(DATASETS)} "
+            f"(case-insensitive; {', '.join(squashed)} work too)."
+        )
     return entry
 
 
@@ -175,6 +194,8 @@ def load_dataset(name, root, **options):
     accepted = entry.options
     unknown = [k for k, v in options.items() if k not in accepted and not (v is None and k in NEUTRAL_WHEN_NONE)]
     if unknown:
-        raise DatasetOptionError(f"dataset {entry.name!r} takes no option(s) {', '.join(map(repr, unknown))}; its "
-                                 f"options are {', '.join(accepted)} (see zsfuse.datasets.{entry.loader.__name__}).")
+        raise DatasetOptionError(
+            f"dataset {entry.name!r} takes no option(s) {', '.join(map(repr, unknown))}; its "
+            f"options are {', '.join(accepted)} (see zsfuse.datasets.{entry.loader.__name__})."
+        )
     return entry.loader(root, **{k: v for k, v in options.items() if k in accepted})

@@ -320,23 +320,30 @@ def _markdown(results, summary, systems, folds, png_names):
     if results.get("zsfuse_version"):
         about.append(f"with zsfuse {results['zsfuse_version']}")
     about = f"{' '.join(about)}. " if about else ""
-    out += [f"{about}{_facts(results, k)}; speaker-independent: no test speaker of a fold is in its training set.",
-            ""]
+    out += [f"{about}{_facts(results, k)}; speaker-independent: no test speaker of a fold is in its training set.", ""]
 
     out += ["## Summary", ""]
-    out += [f"Mean ± standard deviation over {_n_folds(k)}, in %. "
-            "UA (the headline) is the balanced accuracy, the mean recall of the classes; "
-            "WA the accuracy; Macro-F1 the unweighted mean of the classes' F1. "
-            "The standard deviation is the sample one (ddof=1; 0 for a single fold). "
-            "The best mean of each metric is in bold.", ""]
+    out += [
+        f"Mean ± standard deviation over {_n_folds(k)}, in %. "
+        "UA (the headline) is the balanced accuracy, the mean recall of the classes; "
+        "WA the accuracy; Macro-F1 the unweighted mean of the classes' F1. "
+        "The standard deviation is the sample one (ddof=1; 0 for a single fold). "
+        "The best mean of each metric is in bold.",
+        "",
+    ]
     columns = [_bold_best([_mean_std(summary[s][m]) for s in systems]) for m in METRICS]
     rows = [[s, *(column[i] for column in columns)] for i, s in enumerate(systems)]
     out += _md_table(["System", *(METRIC_NAMES[m] for m in METRICS)], rows, "l" + "r" * len(METRICS))
 
     out += ["", "## UA per fold (%)", ""]
     rows = [
-        [_fold_name(fold, i), fold.get("n_train", ""), _n_test(fold), _speakers(fold.get("test_speakers")),
-         *(_pct(fold["systems"][s]["ua"]) for s in systems)]
+        [
+            _fold_name(fold, i),
+            fold.get("n_train", ""),
+            _n_test(fold),
+            _speakers(fold.get("test_speakers")),
+            *(_pct(fold["systems"][s]["ua"]) for s in systems),
+        ]
         for i, fold in enumerate(folds)
     ]
     rows.append(["**mean ± std**", "", "", "", *(_mean_std(summary[s]["ua"]) for s in systems)])
@@ -345,37 +352,53 @@ def _markdown(results, summary, systems, folds, png_names):
     out += ["", "## All metrics per fold (%)", ""]
     rows = [
         [_fold_name(fold, i), s, *(_pct(fold["systems"][s][m]) for m in METRICS)]
-        for i, fold in enumerate(folds) for s in systems
+        for i, fold in enumerate(folds)
+        for s in systems
     ]
     out += _md_table(["Fold", "System", *(METRIC_NAMES[m] for m in METRICS)], rows, "ll" + "r" * len(METRICS))
 
-    out += ["", "## Best parameters per fold", "",
-            "The choice of zs_fuse's inner grid search on each fold's training speakers.", ""]
+    out += [
+        "",
+        "## Best parameters per fold",
+        "",
+        "The choice of zs_fuse's inner grid search on each fold's training speakers.",
+        "",
+    ]
     rows = [[_fold_name(fold, i), _params(fold.get("best_params"))] for i, fold in enumerate(folds)]
     out += _md_table(["Fold", "Parameters"], rows, "ll")
 
-    out += ["", "## Confusion matrices (pooled over the folds)", "",
-            "Rows: true class; columns: predicted class; counts summed over the folds. "
-            "Recall: the share of the true class predicted right.", ""]
+    out += [
+        "",
+        "## Confusion matrices (pooled over the folds)",
+        "",
+        "Rows: true class; columns: predicted class; counts summed over the folds. "
+        "Recall: the share of the true class predicted right.",
+        "",
+    ]
     for system in systems:
         matrix = np.asarray(summary[system]["confusion"], dtype=np.int64)
         classes = _classes(results, matrix.shape[0])
         support = matrix.sum(axis=1)
         out += [f"### {system}", "", f"UA {_mean_std(summary[system]['ua'])} % (mean ± std over the folds).", ""]
         rows = [
-            [f"**{c}**", *(int(v) for v in matrix[i]),
-             _pct(matrix[i, i] / support[i]) if support[i] else "-"]
+            [f"**{c}**", *(int(v) for v in matrix[i]), _pct(matrix[i, i] / support[i]) if support[i] else "-"]
             for i, c in enumerate(classes)
         ]
-        out += _md_table(["true \u2193 / predicted \u2192", *classes, "Recall (%)"], rows,
-                         "l" + "r" * (len(classes) + 1))
+        out += _md_table(
+            ["true \u2193 / predicted \u2192", *classes, "Recall (%)"], rows, "l" + "r" * (len(classes) + 1)
+        )
         if system in png_names:
             out += ["", f"![Confusion matrix of {system}]({png_names[system]})"]
         out.append("")
 
     out += ["## Dataset", ""]
-    for key, label in (("name", "Name"), ("protocol", "Protocol"), ("root", "Root"),
-                       ("n_clips", "Clips"), ("n_speakers", "Speakers")):
+    for key, label in (
+        ("name", "Name"),
+        ("protocol", "Protocol"),
+        ("root", "Root"),
+        ("n_clips", "Clips"),
+        ("n_speakers", "Speakers"),
+    ):
         if dataset.get(key) is not None:
             out.append(f"- {label}: `{dataset[key]}`")
     counts = dataset.get("class_counts") or {}
@@ -387,17 +410,19 @@ def _markdown(results, summary, systems, folds, png_names):
     out += ["## Reproduce", ""]
     command = _command(results.get("config"))
     if command:
-        out += ["Rerun with the same versions (see Environment and Models below):", "",
-                *_fenced(command, "sh"), ""]
+        out += ["Rerun with the same versions (see Environment and Models below):", "", *_fenced(command, "sh"), ""]
     else:
         out += ["The configuration, models and environment of the run are below.", ""]
     for key, heading in (("config", "Configuration"), ("models", "Models"), ("environment", "Environment")):
         if results.get(key) is not None:
             out += [f"### {heading}", "", *_fenced(_to_json(results[key]), "json"), ""]
 
-    out += ["## References", "",
-            "If you publish these results, cite zsfuse, the ZS-Fuse paper, and the models and corpus of the run:",
-            ""]
+    out += [
+        "## References",
+        "",
+        "If you publish these results, cite zsfuse, the ZS-Fuse paper, and the models and corpus of the run:",
+        "",
+    ]
     out += [f"- {what}: {citation}" for what, citation in references_for(results)]
     return "\n".join(out).rstrip("\n") + "\n"
 
@@ -445,8 +470,15 @@ def _confusion_png(matrix, classes, title):
     for i in range(k):
         for j in range(k):
             colour = "white" if recall[i, j] > 0.6 else "black"
-            ax.text(j, i, f"{counts[i, j]}\n{100 * recall[i, j]:.0f}%", ha="center", va="center",
-                    color=colour, fontsize=fontsize)
+            ax.text(
+                j,
+                i,
+                f"{counts[i, j]}\n{100 * recall[i, j]:.0f}%",
+                ha="center",
+                va="center",
+                color=colour,
+                fontsize=fontsize,
+            )
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return buffer.getvalue()

@@ -32,8 +32,8 @@ __all__ = ["DEFAULT_GRID", "SYSTEMS", "EvaluationError", "evaluate", "preflight"
 #: The systems compared, in display order.
 SYSTEMS = ("fm_baseline", "zero_shot", "zs_fuse")
 
-#: The inner grid of the design card: audio and text amplification and the
-#: fusion weight (``zs_weight=0`` keeps the FM baseline among the candidates).
+#: The default inner grid of ZS-Fuse (zsfuse evaluate, docs/commands/evaluate.md): audio and text
+#: amplification and the fusion weight (``zs_weight=0`` keeps the FM baseline among the candidates).
 DEFAULT_GRID = {
     "zs__audio_repeats": [1, 2, 3],
     "zs__text_repeats": [1, 2, 3],
@@ -138,9 +138,24 @@ def _plain(value):
     return value
 
 
-def evaluate(dataset, *, clap=DEFAULT_CLAP_MODEL, fm=DEFAULT_FM_MODEL, grid=None, params=None,
-             inner_folds=3, folds=None, device="auto", dtype="auto", batch_size=16, cache_dir=None,
-             n_jobs=1, progress=True, out=None, command=None):
+def evaluate(
+    dataset,
+    *,
+    clap=DEFAULT_CLAP_MODEL,
+    fm=DEFAULT_FM_MODEL,
+    grid=None,
+    params=None,
+    inner_folds=3,
+    folds=None,
+    device="auto",
+    dtype="auto",
+    batch_size=16,
+    cache_dir=None,
+    n_jobs=1,
+    progress=True,
+    out=None,
+    command=None,
+):
     """Fit and score the FM baseline, zero-shot and ZS-Fuse on every fold of a dataset.
 
     Parameters
@@ -212,8 +227,17 @@ def evaluate(dataset, *, clap=DEFAULT_CLAP_MODEL, fm=DEFAULT_FM_MODEL, grid=None
     if n_jobs != 1 and cache_dir is None:
         raise EvaluationError("n_jobs > 1 needs a cache_dir: the workers hand their embeddings over through it.")
     try:
-        pipe = make_zsfuse_pipeline(clap=clap, fm=fm, labels=classes, device=device, dtype=dtype,
-                                    batch_size=batch_size, cache_dir=cache_dir, progress=False, **params)
+        pipe = make_zsfuse_pipeline(
+            clap=clap,
+            fm=fm,
+            labels=classes,
+            device=device,
+            dtype=dtype,
+            batch_size=batch_size,
+            cache_dir=cache_dir,
+            progress=False,
+            **params,
+        )
     except ValueError as exc:
         raise EvaluationError(str(exc)) from None
     grid = resolve_grid(DEFAULT_GRID if grid is None else grid, pipe)
@@ -243,11 +267,20 @@ def evaluate(dataset, *, clap=DEFAULT_CLAP_MODEL, fm=DEFAULT_FM_MODEL, grid=None
         "elapsed_s": None,
         "dataset": _dataset_record(dataset, chosen),
         "config": {
-            "command": command, "clap": str(clap), "fm": str(fm), "grid": grid,
-            "params": jsonable(params), "inner_folds": inner_folds, "device": device, "dtype": str(dtype),
-            "batch_size": batch_size, "cache_dir": None if cache_dir is None else str(cache_dir),
-            "n_jobs": n_jobs, "folds": [f.name for f in chosen],
-            "zs_params": jsonable(zs.get_params()), "fm_params": jsonable(fm_step.get_params()),
+            "command": command,
+            "clap": str(clap),
+            "fm": str(fm),
+            "grid": grid,
+            "params": jsonable(params),
+            "inner_folds": inner_folds,
+            "device": device,
+            "dtype": str(dtype),
+            "batch_size": batch_size,
+            "cache_dir": None if cache_dir is None else str(cache_dir),
+            "n_jobs": n_jobs,
+            "folds": [f.name for f in chosen],
+            "zs_params": jsonable(zs.get_params()),
+            "fm_params": jsonable(fm_step.get_params()),
             "clf_params": jsonable(pipe.named_steps["clf"].get_params(deep=False)),
         },
         "models": {
@@ -366,7 +399,9 @@ def _run_fold(pipe, grid, fold, paths, labels, speakers, classes, inner_folds, n
     from ._metrics import fold_metrics
 
     record = {
-        "fold": fold.name, "n_train": int(len(train)), "n_test": int(len(test)),
+        "fold": fold.name,
+        "n_train": int(len(train)),
+        "n_test": int(len(test)),
         "test_speakers": sorted({str(s) for s in speakers[test]}),
         "best_params": best,
         "systems": {name: fold_metrics(y_test, predicted[name], classes) for name in SYSTEMS},
@@ -374,8 +409,14 @@ def _run_fold(pipe, grid, fold, paths, labels, speakers, classes, inner_folds, n
     if note:
         record["note"] = note
     preds = [
-        {"fold": fold.name, "index": int(i), "path": paths[i], "speaker": str(speakers[i]), "label": str(labels[i]),
-         **{name: str(predicted[name][k]) for name in SYSTEMS}}
+        {
+            "fold": fold.name,
+            "index": int(i),
+            "path": paths[i],
+            "speaker": str(speakers[i]),
+            "label": str(labels[i]),
+            **{name: str(predicted[name][k]) for name in SYSTEMS},
+        }
         for k, i in enumerate(test)
     ]
     return record, preds
@@ -426,8 +467,7 @@ def _fit_zs_fuse(pipe, grid, X, y, groups, inner_folds, n_jobs):
         _, counts = np.unique(y, return_counts=True)
         cv = StratifiedKFold(n_splits=max(2, min(inner_folds, int(counts.min()))))
         note = "one training speaker: the inner search used stratified folds (not speaker-independent)"
-    search = GridSearchCV(clone(pipe), grid, cv=cv, scoring="balanced_accuracy", n_jobs=n_jobs,
-                          error_score="raise")
+    search = GridSearchCV(clone(pipe), grid, cv=cv, scoring="balanced_accuracy", n_jobs=n_jobs, error_score="raise")
     search.fit(X, y, groups=groups)
     return search.best_estimator_, jsonable(search.best_params_), note
 
@@ -475,8 +515,11 @@ def _dataset_record(dataset, folds):
     used = np.unique(np.concatenate([np.concatenate([f.train, f.test]) for f in folds]))
     names, counts = np.unique(labels[used], return_counts=True)
     return {
-        "name": dataset.name, "root": str(dataset.root), "protocol": dataset.protocol,
-        "n_clips": int(len(used)), "n_speakers": int(len(set(np.asarray(dataset.speakers, dtype=object)[used]))),
+        "name": dataset.name,
+        "root": str(dataset.root),
+        "protocol": dataset.protocol,
+        "n_clips": int(len(used)),
+        "n_speakers": int(len(set(np.asarray(dataset.speakers, dtype=object)[used]))),
         "classes": [str(c) for c in dataset.classes],
         "class_counts": {str(n): int(c) for n, c in zip(names, counts)},
         "info": jsonable(dict(getattr(dataset, "info", {}) or {})),

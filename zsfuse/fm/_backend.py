@@ -33,8 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..exceptions import ModelKindError, UnsupportedModelError
-from ..models import (autocast, get_model, load_pretrained, model_fingerprint, read_model_type,
-                      resolve_model_path)
+from ..models import autocast, get_model, load_pretrained, model_fingerprint, read_model_type, resolve_model_path
 from ._chunking import FrameGeometry, plan_batches
 from ._pooling import FrameStats
 
@@ -238,9 +237,14 @@ def _read_spec(path, model, trust_remote_code):
             )
         geometry = FrameGeometry(receptive_field=1, hop=2 * int(fe.hop_length), kind="ceil", window=window)
         return SpeechModelSpec(
-            model_type=config.model_type, family="whisper", n_layers=int(config.encoder_layers),
-            hidden_size=int(config.d_model), sampling_rate=int(fe.sampling_rate), do_normalize=False,
-            geometry=geometry, batching="window",
+            model_type=config.model_type,
+            family="whisper",
+            n_layers=int(config.encoder_layers),
+            hidden_size=int(config.d_model),
+            sampling_rate=int(fe.sampling_rate),
+            do_normalize=False,
+            geometry=geometry,
+            batching="window",
         )
     if getattr(config, "add_adapter", False):
         raise UnsupportedModelError(
@@ -260,8 +264,11 @@ def _read_spec(path, model, trust_remote_code):
     layer_norm = getattr(config, "feat_extract_norm", "group") == "layer"
     batching = "padded" if layer_norm and config.model_type in _PADDING_SAFE else "equal"
     return SpeechModelSpec(
-        model_type=config.model_type, family="ssl", n_layers=int(config.num_hidden_layers),
-        hidden_size=int(config.hidden_size), sampling_rate=int(fe.sampling_rate),
+        model_type=config.model_type,
+        family="ssl",
+        n_layers=int(config.num_hidden_layers),
+        hidden_size=int(config.hidden_size),
+        sampling_rate=int(fe.sampling_rate),
         do_normalize=bool(getattr(fe, "do_normalize", False)),
         geometry=FrameGeometry(receptive_field=receptive_field, hop=jump, kind="conv", context=context),
         batching=batching,
@@ -391,8 +398,9 @@ class SpeechEncoder:
         self._local = threading.local()
         # transformers' WavLM attention passes a float attention mask beside a bool padding mask;
         # torch >= 2.5 warns on every forward. Harmless and upstream: silence exactly that message.
-        warnings.filterwarnings("ignore", message="Support for mismatched key_padding_mask and attn_mask",
-                                category=UserWarning)
+        warnings.filterwarnings(
+            "ignore", message="Support for mismatched key_padding_mask and attn_mask", category=UserWarning
+        )
         for i, layer in enumerate(layers):
             layer.register_forward_pre_hook(self._hook(i), with_kwargs=True)
 
@@ -412,11 +420,18 @@ class SpeechEncoder:
     # -- the public part ---------------------------------------------------------------------------
     def plan(self, lengths, batch_size, max_batch_samples=None):
         """Forward passes for pieces of these lengths (see :func:`~._chunking.plan_batches`)."""
-        return plan_batches(lengths, batch_size, max_batch_samples, self.spec.batching,
-                            self.spec.geometry.window)
+        return plan_batches(lengths, batch_size, max_batch_samples, self.spec.batching, self.spec.geometry.window)
 
-    def encode(self, pieces, layers, layer_reduce="mean", need_m2=False, batch_size=8,
-               max_batch_samples=None, frame_ranges=None):
+    def encode(
+        self,
+        pieces,
+        layers,
+        layer_reduce="mean",
+        need_m2=False,
+        batch_size=8,
+        max_batch_samples=None,
+        frame_ranges=None,
+    ):
         """Frame statistics of every piece.
 
         Parameters
@@ -448,8 +463,9 @@ class SpeechEncoder:
             frame_ranges = [(0, geometry.n_frames(len(p))) for p in pieces]
         out = [None] * len(pieces)
         for batch in self.plan([len(p) for p in pieces], batch_size, max_batch_samples):
-            stats = self._forward([pieces[i] for i in batch], [frame_ranges[i] for i in batch],
-                                  layers, layer_reduce, need_m2)
+            stats = self._forward(
+                [pieces[i] for i in batch], [frame_ranges[i] for i in batch], layers, layer_reduce, need_m2
+            )
             for i, s in zip(batch, stats):
                 out[i] = s
         return out
@@ -464,7 +480,8 @@ class SpeechEncoder:
         counts = [hi - lo for lo, hi in ranges]
         if self.spec.family == "whisper":
             features = self.feature_extractor(
-                [np.asarray(w, dtype=np.float32) for w in waves], sampling_rate=self.spec.sampling_rate,
+                [np.asarray(w, dtype=np.float32) for w in waves],
+                sampling_rate=self.spec.sampling_rate,
                 return_tensors="np",
             )["input_features"]
             inputs = {"input_features": torch.from_numpy(np.asarray(features, dtype=np.float32))}
@@ -487,8 +504,7 @@ class SpeechEncoder:
         bounds = torch.tensor(ranges, dtype=torch.long, device=self.device)
         frame = torch.arange(n_frames, device=self.device)[None, :]
         frame_mask = ((frame >= bounds[:, :1]) & (frame < bounds[:, 1:])).float()
-        collector = _Collector(layers, layer_reduce, need_m2, frame_mask, counts_t[:, None],
-                               self.spec.n_layers)
+        collector = _Collector(layers, layer_reduce, need_m2, frame_mask, counts_t[:, None], self.spec.n_layers)
         self._local.collector = collector
         try:
             with torch.inference_mode(), autocast(self.device, self.dtype):

@@ -41,8 +41,10 @@ def resolve_layers(layers, n_layers: int) -> tuple[int, ...]:
         For an unknown string, a non-integer, a duplicate or an index out of
         range (the message names the valid range).
     """
-    valid = f"this model has {n_layers} transformer layers: valid indices are 0..{n_layers} " \
-            f"(0 = convolutional/embedding output, {n_layers} = last) or -{n_layers + 1}..-1"
+    valid = (
+        f"this model has {n_layers} transformer layers: valid indices are 0..{n_layers} "
+        f"(0 = convolutional/embedding output, {n_layers} = last) or -{n_layers + 1}..-1"
+    )
     if isinstance(layers, str):
         if layers == "last":
             return (n_layers,)

@@ -166,8 +166,7 @@ class FMEmbeddingTransformer(AudioTransformer):
 
     _parameter_constraints: ClassVar[dict] = {
         **AudioTransformer._parameter_constraints,
-        "layers": [StrOptions({"last", "all"}), NumberNotBool(Integral, None, None, closed="neither"),
-                   "array-like"],
+        "layers": [StrOptions({"last", "all"}), NumberNotBool(Integral, None, None, closed="neither"), "array-like"],
         "layer_reduce": [StrOptions(set(LAYER_REDUCES))],
         "pooling": [StrOptions(set(POOLINGS))],
         "max_seconds": [None, NumberNotBool(Real, 0, None, closed="neither")],
@@ -296,10 +295,16 @@ class FMEmbeddingTransformer(AudioTransformer):
 
     def _namespace(self, encoder):
         spec = encoder.spec
-        return store_namespace(_NAMESPACE_VERSION, encoder, rate=spec.sampling_rate,
-                               layers=",".join(map(str, self.layers_)), reduce=self.layer_reduce,
-                               pooling=self.pooling, chunk=self._max_samples(spec),
-                               normalize=int(self.normalize_audio_))  # the key's name predates the rename
+        return store_namespace(
+            _NAMESPACE_VERSION,
+            encoder,
+            rate=spec.sampling_rate,
+            layers=",".join(map(str, self.layers_)),
+            reduce=self.layer_reduce,
+            pooling=self.pooling,
+            chunk=self._max_samples(spec),
+            normalize=int(self.normalize_audio_),
+        )  # the key's name predates the rename
 
     def transform(self, X):
         """Embed every clip.
@@ -335,8 +340,7 @@ class FMEmbeddingTransformer(AudioTransformer):
             )
         rate = spec.sampling_rate
         min_samples = spec.geometry.min_samples
-        reason = (f"the receptive field of the model's convolutional feature encoder, {min_samples} "
-                  f"samples at {rate} Hz")
+        reason = f"the receptive field of the model's convolutional feature encoder, {min_samples} samples at {rate} Hz"
         clips.min_seconds, clips.min_reason = min_samples / rate, reason
         max_samples = self._max_samples(spec)
         seconds = self.batch_seconds
@@ -351,7 +355,8 @@ class FMEmbeddingTransformer(AudioTransformer):
                 wave = clip.at_rate(rate)
                 if wave.shape[0] < min_samples:
                     raise ClipError(
-                        clip.index, clip.path,
+                        clip.index,
+                        clip.path,
                         f"has {wave.shape[0]} samples at {rate} Hz, fewer than the {min_samples} of {reason}.",
                         "Remove it from X or pad it.",
                     )
@@ -361,17 +366,29 @@ class FMEmbeddingTransformer(AudioTransformer):
                     pieces.append(wave[start:end])
                     ranges.append((lo, hi))
                     owners.append(j)
-            stats = encoder.encode(pieces, self.layers_, self.layer_reduce, need_m2,
-                                   batch_size=self.batch_size, max_batch_samples=budget,
-                                   frame_ranges=ranges)
+            stats = encoder.encode(
+                pieces,
+                self.layers_,
+                self.layer_reduce,
+                need_m2,
+                batch_size=self.batch_size,
+                max_batch_samples=budget,
+                frame_ranges=ranges,
+            )
             per_clip = [[] for _ in batch]
             for j, s in zip(owners, stats):
                 per_clip[j].append(s)
             return [to_vector(merge_all(parts), self.pooling) for parts in per_clip]
 
-        vectors = encode_clips(clips, store, self._namespace(encoder), encode,
-                               batch_size=max(self.batch_size, _MIN_DECODE_GROUP), progress=self.progress,
-                               desc="FM embeddings")
+        vectors = encode_clips(
+            clips,
+            store,
+            self._namespace(encoder),
+            encode,
+            batch_size=max(self.batch_size, _MIN_DECODE_GROUP),
+            progress=self.progress,
+            desc="FM embeddings",
+        )
         return np.stack(vectors).astype(np.float32, copy=False)
 
     def _feature_names(self):

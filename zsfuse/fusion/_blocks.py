@@ -65,9 +65,7 @@ def _as_index_list(spec, feature_names, n_features):
     try:
         items = list(spec)
     except TypeError:
-        raise ValueError(
-            f"zs_columns must be 'auto' or a sequence of column indices or names, got {spec!r}."
-        ) from None
+        raise ValueError(f"zs_columns must be 'auto' or a sequence of column indices or names, got {spec!r}.") from None
     if all(isinstance(c, str) for c in items) and items:
         if feature_names is None:
             raise ValueError(

@@ -294,8 +294,7 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
         self.zs_columns_, self.fm_columns_ = zs, fm
         if fm.size == 0 and mode.needs_fm_block:
             raise ValueError(
-                f"fusion={self.fusion!r} needs an FM block, but all {X.shape[1]} columns of X are the "
-                "zero-shot block."
+                f"fusion={self.fusion!r} needs an FM block, but all {X.shape[1]} columns of X are the zero-shot block."
             )
         self.zs_input_ = "proba" if zs.size > 0 and looks_like_proba(X[:, zs]) else "logit"
         self.fm_normalizer_ = self.zs_normalizer_ = None

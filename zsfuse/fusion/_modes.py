@@ -22,8 +22,7 @@ from ._blocks import fit_normalizer, normalize_block
 from ._heads import default_head
 from ._scores import log_softmax, safe_log, softmax
 
-__all__ = ["FUSION_MODES", "MODES", "ConcatFusion", "FusedLogProba", "FusionMode", "StackFusion",
-           "WeightedFusion"]
+__all__ = ["FUSION_MODES", "MODES", "ConcatFusion", "FusedLogProba", "FusionMode", "StackFusion", "WeightedFusion"]
 
 
 class FusionMode:
@@ -255,8 +254,7 @@ class StackFusion(FusionMode):
         cv = check_cv(clf.cv, y, classifier=True)
         raw = clf._take(X, clf.fm_columns_)
         if clf.normalize == "standard":  # refit the scaler inside each fold
-            oof = cross_val_predict(make_pipeline(StandardScaler(), clone(head)), raw, y, cv=cv,
-                                    method="predict_proba")
+            oof = cross_val_predict(make_pipeline(StandardScaler(), clone(head)), raw, y, cv=cv, method="predict_proba")
         else:  # per-sample normalisation: nothing is fitted, nothing leaks
             oof = cross_val_predict(clone(head), fm_input, y, cv=cv, method="predict_proba")
         return self._meta_input(clf, X, safe_log(oof))

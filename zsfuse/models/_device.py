@@ -6,8 +6,15 @@ import contextlib
 import re
 
 #: Every dtype name :func:`resolve_dtype` reads -> the torch dtype it means.
-DTYPE_NAMES = {"float32": "float32", "fp32": "float32", "float16": "float16", "fp16": "float16",
-           "half": "float16", "bfloat16": "bfloat16", "bf16": "bfloat16"}
+DTYPE_NAMES = {
+    "float32": "float32",
+    "fp32": "float32",
+    "float16": "float16",
+    "fp16": "float16",
+    "half": "float16",
+    "bfloat16": "bfloat16",
+    "bf16": "bfloat16",
+}
 
 
 def resolve_device(device="auto") -> str:
@@ -46,9 +53,7 @@ def resolve_device(device="auto") -> str:
     if not torch.cuda.is_available():
         raise ValueError(f"device={device!r} but CUDA is not available here; use device='auto' or 'cpu'.")
     if index >= torch.cuda.device_count():
-        raise ValueError(
-            f"device={device!r} but this machine has {torch.cuda.device_count()} CUDA device(s)."
-        )
+        raise ValueError(f"device={device!r} but this machine has {torch.cuda.device_count()} CUDA device(s).")
     return f"cuda:{index}"
 
 
@@ -76,9 +81,7 @@ def resolve_dtype(dtype="auto", device="cpu"):
     else:
         name = DTYPE_NAMES.get(str(dtype))
         if name is None:
-            raise ValueError(
-                f"dtype must be 'auto', 'float32', 'float16' or 'bfloat16', got {dtype!r}."
-            )
+            raise ValueError(f"dtype must be 'auto', 'float32', 'float16' or 'bfloat16', got {dtype!r}.")
     if name not in DTYPE_NAMES.values():
         raise ValueError(f"dtype must be a floating dtype (float32, float16, bfloat16), got {dtype!r}.")
     return getattr(torch, name)

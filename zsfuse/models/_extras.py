@@ -35,6 +35,5 @@ def require_extra(module: str, extra: str, purpose: str):
         missing = isinstance(exc, ModuleNotFoundError) and exc.name == module
         state = "is not installed" if missing else f"is installed but fails to import ({exc})"
         raise MissingDependencyError(
-            f"{purpose} need the '{module}' package, which {state}. "
-            f"Install the extra: pip install 'zsfuse[{extra}]'"
+            f"{purpose} need the '{module}' package, which {state}. Install the extra: pip install 'zsfuse[{extra}]'"
         ) from exc

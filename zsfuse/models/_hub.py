@@ -153,12 +153,12 @@ def load_pretrained(cls, model, revision=None, *, trust_remote_code=False, what=
     path = resolve_model_path(model, revision, what)
     # only a real True grants it: transformers reads None as "ask on the terminal", and any
     # other truthy value as yes
-    trust_remote_code = trust_remote_code is True or (isinstance(trust_remote_code, np.bool_)
-                                                     and bool(trust_remote_code))
+    trust_remote_code = trust_remote_code is True or (
+        isinstance(trust_remote_code, np.bool_) and bool(trust_remote_code)
+    )
     try:
         return cls.from_pretrained(path, trust_remote_code=trust_remote_code, **kwargs)
     except OSError as exc:
         raise ModelNotFoundError(
-            f"{what} {os.fspath(model)!r} was found at {path} but could not be loaded by "
-            f"{cls.__name__}: {exc}"
+            f"{what} {os.fspath(model)!r} was found at {path} but could not be loaded by {cls.__name__}: {exc}"
         ) from exc

@@ -162,13 +162,17 @@ class SavedFileInfo:
         """Why ``zsfuse.load(path)`` (no ``trusted=``, no opt-in) refuses the file; empty when it loads it."""
         out = []
         if self.foreign_types:
-            out.append(f"types zsfuse does not trust: {list(self.foreign_types)} (if you trust them: "
-                       f"zsfuse.load(path, trusted={list(self.foreign_types)!r}))")
+            out.append(
+                f"types zsfuse does not trust: {list(self.foreign_types)} (if you trust them: "
+                f"zsfuse.load(path, trusted={list(self.foreign_types)!r}))"
+            )
         for step in self.steps:
             if step.grants_remote_code:
-                out.append(f"{describe_step(step.path, step.cls)} sets "
-                           f"trust_remote_code={step.trust_remote_code!r} "
-                           f"for model {step.model!r} (opt in: {OPT_IN})")
+                out.append(
+                    f"{describe_step(step.path, step.cls)} sets "
+                    f"trust_remote_code={step.trust_remote_code!r} "
+                    f"for model {step.model!r} (opt in: {OPT_IN})"
+                )
         return tuple(out)
 
     def to_dict(self) -> dict:
@@ -179,8 +183,7 @@ class SavedFileInfo:
         dict
             The fields (``steps`` as a list of dicts) plus ``models`` and ``refusals``.
         """
-        out = {f.name: jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)
-               if f.name != "steps"}
+        out = {f.name: jsonable(getattr(self, f.name)) for f in dataclasses.fields(self) if f.name != "steps"}
         out["steps"] = [step.to_dict() for step in self.steps]
         out["models"] = jsonable(self.models)
         out["refusals"] = list(self.refusals)
@@ -190,17 +193,24 @@ class SavedFileInfo:
         written = f", written by skops {self.skops_version}" if self.skops_version else ""
         lines = [self.path, f"  holds a {self.root} (skops protocol {self.protocol}{written})"]
         if self.untrusted_types:
-            own = "all zsfuse's own: zsfuse.TRUSTED_TYPES" if not self.foreign_types else \
-                f"not trusted by zsfuse: {', '.join(self.foreign_types)}"
+            own = (
+                "all zsfuse's own: zsfuse.TRUSTED_TYPES"
+                if not self.foreign_types
+                else f"not trusted by zsfuse: {', '.join(self.foreign_types)}"
+            )
             lines.append(f"  types beyond skops' defaults: {', '.join(self.untrusted_types)} ({own})")
         else:
             lines.append("  types: only skops' defaults (scikit-learn, numpy, builtins)")
         if self.steps:
-            lines.append("  audio steps -- their models load at first use (downloaded from the Hugging Face "
-                         "hub when not offline), not at load time:")
+            lines.append(
+                "  audio steps -- their models load at first use (downloaded from the Hugging Face "
+                "hub when not offline), not at load time:"
+            )
             for step in self.steps:
-                lines.append(f"    {step.path or '(the saved object)'}: {step.cls}"
-                             f"{', fitted' if step.fitted else ', not fitted'}")
+                lines.append(
+                    f"    {step.path or '(the saved object)'}: {step.cls}"
+                    f"{', fitted' if step.fitted else ', not fitted'}"
+                )
                 for name in STEP_FIELDS:
                     value = getattr(step, name)
                     if value is None and name in ("version", "text_model"):
@@ -281,4 +291,3 @@ def show_value(value):
     str
     """
     return repr(value)
-

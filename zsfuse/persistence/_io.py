@@ -161,15 +161,22 @@ def inspect(path):
         if attrs is not None and "memory" in attrs and type_name.startswith("sklearn."):
             memory = scan.decode(attrs["memory"])
             if memory is not None:
-                notes.append(f"{describe_step(join_path(obj_path), type_name)} has "
-                             f"memory={show_value(memory)}: scikit-learn "
-                             "caches fitted steps there with joblib, and reads them back with pickle when it "
-                             "is fitted again -- refit it only if you trust that folder.")
+                notes.append(
+                    f"{describe_step(join_path(obj_path), type_name)} has "
+                    f"memory={show_value(memory)}: scikit-learn "
+                    "caches fitted steps there with joblib, and reads them back with pickle when it "
+                    "is fitted again -- refit it only if you trust that folder."
+                )
     return SavedFileInfo(
-        path=path, root=node_type_name(scan.root), protocol=scan.protocol, skops_version=scan.skops_version,
+        path=path,
+        root=node_type_name(scan.root),
+        protocol=scan.protocol,
+        skops_version=scan.skops_version,
         types=tuple(sorted(t for t in scan.types if not t.startswith("builtins."))),
-        untrusted_types=untrusted, foreign_types=tuple(_foreign(untrusted, ())),
-        steps=tuple(steps), notes=tuple(notes),
+        untrusted_types=untrusted,
+        foreign_types=tuple(_foreign(untrusted, ())),
+        steps=tuple(steps),
+        notes=tuple(notes),
     )
 
 
@@ -227,12 +234,9 @@ def load(path, trusted=None, trust_remote_code=False):
 
     if trusted is None:
         extra = ()
-    elif isinstance(trusted, (str, bytes)) or isinstance(trusted, bool) or not all(
-        isinstance(t, str) for t in trusted
-    ):
+    elif isinstance(trusted, (str, bytes)) or isinstance(trusted, bool) or not all(isinstance(t, str) for t in trusted):
         raise TypeError(
-            f"trusted must be a sequence of type names (str), got {trusted!r}; "
-            "zsfuse never loads with trusted=True."
+            f"trusted must be a sequence of type names (str), got {trusted!r}; zsfuse never loads with trusted=True."
         )
     else:
         extra = tuple(trusted)
@@ -274,4 +278,3 @@ def _skops_call(path, function, *args, **kwargs):
 def _foreign(untrusted, extra):
     allowed = set(TRUSTED_TYPES) | set(extra)
     return sorted(t for t in untrusted if t not in allowed)
-

@@ -46,8 +46,7 @@ def _children_of(obj, path):
             yield value, path + (str(key),)
     elif isinstance(obj, (list, tuple)):
         for i, item in enumerate(obj):
-            if (isinstance(item, tuple) and len(item) >= 2 and isinstance(item[0], str)
-                    and hasattr(item[1], "__dict__")):
+            if isinstance(item, tuple) and len(item) >= 2 and isinstance(item[0], str) and hasattr(item[1], "__dict__"):
                 step = path[:-1] + (item[0],)
                 yield from ((part, step) for part in item[1:])
             else:
@@ -88,8 +87,7 @@ def remote_code_in_object(root):
             value = attrs["trust_remote_code"]
             if grants_code(value):
                 cls = type(obj)
-                granted.append((join_path(path), f"{cls.__module__}.{cls.__qualname__}", attrs.get("model"),
-                                value))
+                granted.append((join_path(path), f"{cls.__module__}.{cls.__qualname__}", attrs.get("model"), value))
             elif value is None:
                 unset.append(obj)
         stack.extend(reversed(list(_children_of(obj, path))))
@@ -112,8 +110,9 @@ def remote_code_error(path, granted):
     RemoteCodeError
         With ``path`` and ``steps`` (the steps' paths) set on it.
     """
-    where = "; ".join(f"{describe_step(p, cls)}: model {model!r}, trust_remote_code={value!r}"
-                      for p, cls, model, value in granted)
+    where = "; ".join(
+        f"{describe_step(p, cls)}: model {model!r}, trust_remote_code={value!r}" for p, cls, model, value in granted
+    )
     error = RemoteCodeError(
         f"{path!r} lets a model run Python code it ships -- {where}. A loaded file never grants that, so "
         f"it was not loaded. If you trust this file and that model's code, opt in: {OPT_IN}. To see what "

@@ -19,8 +19,17 @@ from ._info import (
 )
 
 # keys of a skops node that hold no child node
-_META_KEYS = {"__class__", "__module__", "__loader__", "__id__", "is_json", "type", "file", "protocol",
-              "_skops_version"}
+_META_KEYS = {
+    "__class__",
+    "__module__",
+    "__loader__",
+    "__id__",
+    "is_json",
+    "type",
+    "file",
+    "protocol",
+    "_skops_version",
+}
 
 
 class _Opaque:
@@ -145,12 +154,23 @@ class SchemaScan:
                 raw = z.read("schema.json")
         except (PermissionError, IsADirectoryError):
             raise
-        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError,
-                struct.error, OSError) as exc:
+        except (
+            zipfile.BadZipFile,
+            zlib.error,
+            EOFError,
+            NotImplementedError,
+            RuntimeError,
+            ValueError,
+            struct.error,
+            OSError,
+        ) as exc:
             with open(path, "rb") as f:
                 head = f.read(4)
-            problem = ("is a damaged or truncated zip archive" if head == b"PK\x03\x04"
-                       else "is not a zip archive (which a .skops file is)")
+            problem = (
+                "is a damaged or truncated zip archive"
+                if head == b"PK\x03\x04"
+                else "is not a zip archive (which a .skops file is)"
+            )
             raise unreadable_error(path, f"{problem} ({type(exc).__name__}: {one_line(exc)})") from exc
         try:
             schema = json.loads(raw)
@@ -161,15 +181,18 @@ class SchemaScan:
             raise unreadable_error(path, "has a schema.json that is not a skops schema")
         protocol = schema.get("protocol")
         if isinstance(protocol, bool) or not isinstance(protocol, int) or protocol < 0:
-            raise unreadable_error(path, f"has no valid skops protocol in its schema.json (got {protocol!r}), "
-                                    "so it was not written by skops")
+            raise unreadable_error(
+                path,
+                f"has no valid skops protocol in its schema.json (got {protocol!r}), so it was not written by skops",
+            )
         newest = _skops_protocol()
         if newest is not None and protocol > newest:
             import skops
 
             raise unreadable_error(
-                path, f"was written with skops protocol {protocol}, newer than this skops "
-                      f"({skops.__version__}) reads (up to protocol {newest})",
+                path,
+                f"was written with skops protocol {protocol}, newer than this skops "
+                f"({skops.__version__}) reads (up to protocol {newest})",
                 "Update skops (pip install -U skops), or re-save the pipeline with zsfuse.save(pipe, path) "
                 "with the skops installed here.",
             )
@@ -298,8 +321,7 @@ class SchemaScan:
             elif self.attrs(node) is None:
                 fields[name] = _Opaque("not readable")
         fitted = any(k.endswith("_") and not k.startswith("_") for k in attrs)
-        return AudioStepInfo(path=join_path(obj_path), cls=node_type_name(self.resolve(node)), fitted=fitted,
-                             **fields)
+        return AudioStepInfo(path=join_path(obj_path), cls=node_type_name(self.resolve(node)), fitted=fitted, **fields)
 
 
 def is_node(value):
@@ -312,9 +334,14 @@ def _is_named_step(item):
     if not (is_node(item) and item["__loader__"] == "TupleNode"):
         return False
     content = item.get("content")
-    if not (isinstance(content, list) and len(content) >= 2 and is_node(content[0])
-            and content[0]["__loader__"] == "JsonNode" and is_node(content[1])
-            and content[1]["__loader__"] == "ObjectNode"):
+    if not (
+        isinstance(content, list)
+        and len(content) >= 2
+        and is_node(content[0])
+        and content[0]["__loader__"] == "JsonNode"
+        and is_node(content[1])
+        and content[1]["__loader__"] == "ObjectNode"
+    ):
         return False
     try:
         return isinstance(json.loads(content[0].get("content")), str)

@@ -89,7 +89,7 @@ def noise_burst(seconds, rate, seed=0, amplitude=0.5):
     if fade > 0:
         ramp = 0.5 - 0.5 * np.cos(np.pi * np.arange(fade) / fade)
         x[:fade] *= ramp
-        x[n - fade:] *= ramp[::-1]
+        x[n - fade :] *= ramp[::-1]
     return x.astype(np.float32)
 
 

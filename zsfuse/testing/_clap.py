@@ -17,8 +17,7 @@ TINY_CLAP_LOGIT_SCALE_A = 2.659260036932778
 TINY_CLAP_LOGIT_SCALE_T = 3.912023005428146
 
 
-def make_tiny_clap(path, seed=0, logit_scale_a=TINY_CLAP_LOGIT_SCALE_A,
-                   logit_scale_t=TINY_CLAP_LOGIT_SCALE_T):
+def make_tiny_clap(path, seed=0, logit_scale_a=TINY_CLAP_LOGIT_SCALE_A, logit_scale_t=TINY_CLAP_LOGIT_SCALE_T):
     """Build a tiny random transformers ``ClapModel`` + ``ClapProcessor`` in ``path``.
 
     The model is a scaled-down ``laion/clap-htsat-unfused``: an HTSAT audio

@@ -17,8 +17,9 @@ _TREE_STYLES = (
 )
 
 
-def make_audio_tree(root, labels=("angry", "happy", "neutral", "sad"), n_speakers=2,
-                    n_per_class=2, seconds=1.0, rate=16000, seed=0):
+def make_audio_tree(
+    root, labels=("angry", "happy", "neutral", "sad"), n_speakers=2, n_per_class=2, seconds=1.0, rate=16000, seed=0
+):
     """Write a small labelled set of speech-like clips, one folder per label.
 
     Files are ``root/<label>/spk<s>_<i>.wav`` (PCM_16, mono). Each label has
@@ -57,9 +58,15 @@ def make_audio_tree(root, labels=("angry", "happy", "neutral", "sad"), n_speaker
         style = _TREE_STYLES[j % len(_TREE_STYLES)]
         for s in range(int(n_speakers)):
             for i in range(int(n_per_class)):
-                wave = speechlike(seconds, rate, f0=style["f0"] * (1 + 0.1 * s),
-                                  contour=style["contour"], energy=style["energy"],
-                                  tempo=style["tempo"], seed=int(seed) * 100003 + k)
+                wave = speechlike(
+                    seconds,
+                    rate,
+                    f0=style["f0"] * (1 + 0.1 * s),
+                    contour=style["contour"],
+                    energy=style["energy"],
+                    tempo=style["tempo"],
+                    seed=int(seed) * 100003 + k,
+                )
                 k += 1
                 path = write_wav(root / str(label) / f"spk{s}_{i}.wav", wave, rate)
                 records.append({"path": path, "label": str(label), "speaker": f"spk{s}"})
@@ -92,8 +99,14 @@ def write_demo_corpus(folder, n_speakers=6, clips_per_class=4, seconds=1.5, n_fo
         The manifest.
     """
     folder = Path(folder)
-    records = make_audio_tree(folder, labels=("angry", "happy", "neutral", "sad"), n_speakers=n_speakers,
-                              n_per_class=clips_per_class, seconds=seconds, rate=16000)
+    records = make_audio_tree(
+        folder,
+        labels=("angry", "happy", "neutral", "sad"),
+        n_speakers=n_speakers,
+        n_per_class=clips_per_class,
+        seconds=seconds,
+        rate=16000,
+    )
     manifest = folder / "manifest.csv"
     with open(manifest, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)

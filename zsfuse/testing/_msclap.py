@@ -125,10 +125,9 @@ def make_tiny_msclap(path, seed=0, version="2023"):
 
         raise MissingDependencyError(_MSCLAP_MISSING) from exc
     import torch
-    from msclap.models.clap import CLAP
     from transformers import GPT2Config, GPT2Model, GPT2TokenizerFast
 
-    from ..backends.ms_clap import msclap_config
+    from ..backends.ms_clap import build_msclap_model, msclap_config
 
     if version not in ("2022", "2023"):
         raise ValueError(f"version must be '2022' or '2023', got {version!r}")
@@ -137,7 +136,8 @@ def make_tiny_msclap(path, seed=0, version="2023"):
     if "clip" in str(text_dir):
         raise ValueError(
             f"the msclap text-model path must not contain 'clip' (msclap would take its "
-            f"CLIP code path): {str(text_dir)!r}")
+            f"CLIP code path): {str(text_dir)!r}"
+        )
     cfg = msclap_config(version)
     if version == "2023":
         vocab_size = write_bpe_files(text_dir, "gpt2")
@@ -159,31 +159,22 @@ def make_tiny_msclap(path, seed=0, version="2023"):
         text_dir.mkdir(parents=True, exist_ok=True)
         vocab = wordpiece_vocab()
         (text_dir / "vocab.txt").write_text("\n".join(vocab) + "\n")
-        tokenizer = BertTokenizerFast(str(text_dir / "vocab.txt"), do_lower_case=True,
-                                      model_max_length=512)
-        text_config = BertConfig(vocab_size=len(vocab), hidden_size=TINY_MSCLAP_TEXT_DIM,
-                                 num_hidden_layers=2, num_attention_heads=2, intermediate_size=37,
-                                 max_position_embeddings=512)
+        tokenizer = BertTokenizerFast(str(text_dir / "vocab.txt"), do_lower_case=True, model_max_length=512)
+        text_config = BertConfig(
+            vocab_size=len(vocab),
+            hidden_size=TINY_MSCLAP_TEXT_DIM,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=37,
+            max_position_embeddings=512,
+        )
         text_cls = BertModel
     with seeded(seed):
         text_model = text_cls(text_config).eval()
     text_model.save_pretrained(str(text_dir))
     tokenizer.save_pretrained(str(text_dir))
     with seeded(seed):
-        clap = CLAP(
-            audioenc_name=cfg["audioenc_name"],
-            sample_rate=cfg["sampling_rate"],
-            window_size=cfg["window_size"],
-            hop_size=cfg["hop_size"],
-            mel_bins=cfg["mel_bins"],
-            fmin=cfg["fmin"],
-            fmax=cfg["fmax"],
-            classes_num=cfg["num_classes"],
-            out_emb=cfg["out_emb"],
-            text_model=str(text_dir),
-            transformer_embed_dim=TINY_MSCLAP_TEXT_DIM,
-            d_proj=cfg["d_proj"],
-        ).eval()
+        clap = build_msclap_model(cfg, str(text_dir), TINY_MSCLAP_TEXT_DIM).eval()
     checkpoint = folder / f"msclap_tiny_{version}.pth"
     tmp = checkpoint.with_name(checkpoint.name + ".tmp")
     torch.save({"model": clap.state_dict()}, str(tmp))
@@ -228,8 +219,7 @@ def msclap_reference_wrapper(tiny, use_cuda=False):
 
         raise MissingDependencyError(_MSCLAP_MISSING) from exc
 
-    overrides = {"text_model": tiny.text_model,
-                 "transformer_embed_dim": tiny.transformer_embed_dim}
+    overrides = {"text_model": tiny.text_model, "transformer_embed_dim": tiny.transformer_embed_dim}
 
     class TinyCLAPWrapper(CLAPWrapper):
         def read_config_as_args(self, *args, **kwargs):

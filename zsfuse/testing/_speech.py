@@ -78,8 +78,9 @@ def _build_ssl(path, family, seed, layer_norm, feat_extract_norm, do_normalize, 
         do_normalize = True
     if return_attention_mask is None:
         return_attention_mask = bool(layer_norm)
-    return _build(path, family, seed, _ssl_config_kwargs(layer_norm, feat_extract_norm), do_normalize,
-                  return_attention_mask)
+    return _build(
+        path, family, seed, _ssl_config_kwargs(layer_norm, feat_extract_norm), do_normalize, return_attention_mask
+    )
 
 
 _PATH_SEED = """path : str or path-like
@@ -100,15 +101,15 @@ _RETURNS = """Returns
 
 #: The docstring parts the builders share, by placeholder (filled in by :func:`_fill_docs`).
 _DOC_PARTS = {
-    "{ssl}": """
+    "{ssl}": f"""
     Architecture: the standard 7-layer convolutional feature encoder (kernels
-    {kernels}, strides {strides}: receptive field 400 samples, hop 320 samples,
+    {_CONV_KERNEL}, strides {_CONV_STRIDE}: receptive field 400 samples, hop 320 samples,
     i.e. 50 frames per second at 16 kHz) with 16 channels, then a transformer
     with hidden size 32, 2 layers, 2 heads, intermediate size 37. Saved with
     ``save_pretrained`` together with a ``Wav2Vec2FeatureExtractor`` at 16 kHz,
     so ``AutoModel.from_pretrained(path)`` and
     ``AutoFeatureExtractor.from_pretrained(path)`` load it.
-""".format(kernels=_CONV_KERNEL, strides=_CONV_STRIDE),
+""",
     "{sections}": f"Parameters\n    ----------\n    {_PATH_SEED}\n\n    {_RETURNS}",
     "{layout_sections}": f"Parameters\n    ----------\n    {_PATH_SEED}\n    {_LAYOUT}\n\n    {_RETURNS}",
     "{path_seed}": _PATH_SEED,
@@ -116,8 +117,7 @@ _DOC_PARTS = {
 }
 
 
-def make_tiny_wavlm(path, seed=0, stable_layer_norm=True, do_normalize=None,
-                    return_attention_mask=None):
+def make_tiny_wavlm(path, seed=0, stable_layer_norm=True, do_normalize=None, return_attention_mask=None):
     """Build a tiny random ``WavLMModel`` and its feature extractor in ``path``.
 
     With ``stable_layer_norm=True`` (default) it mirrors ``microsoft/wavlm-large``
@@ -130,8 +130,7 @@ def make_tiny_wavlm(path, seed=0, stable_layer_norm=True, do_normalize=None,
     return _build_ssl(path, "WavLM", seed, stable_layer_norm, None, do_normalize, return_attention_mask)
 
 
-def make_tiny_hubert(path, seed=0, stable_layer_norm=True, do_normalize=None,
-                     return_attention_mask=None):
+def make_tiny_hubert(path, seed=0, stable_layer_norm=True, do_normalize=None, return_attention_mask=None):
     """Build a tiny random ``HubertModel`` and its feature extractor in ``path``.
 
     With ``stable_layer_norm=True`` (default) it mirrors
@@ -144,8 +143,7 @@ def make_tiny_hubert(path, seed=0, stable_layer_norm=True, do_normalize=None,
     return _build_ssl(path, "Hubert", seed, stable_layer_norm, None, do_normalize, return_attention_mask)
 
 
-def make_tiny_wav2vec2(path, seed=0, feat_extract_norm="group", do_normalize=None,
-                       return_attention_mask=None):
+def make_tiny_wav2vec2(path, seed=0, feat_extract_norm="group", do_normalize=None, return_attention_mask=None):
     """Build a tiny random ``Wav2Vec2Model`` and its feature extractor in ``path``.
 
     ``feat_extract_norm="group"`` (default) mirrors ``facebook/wav2vec2-base``:
@@ -170,8 +168,7 @@ def make_tiny_wav2vec2(path, seed=0, feat_extract_norm="group", do_normalize=Non
     {returns}
     """
     if feat_extract_norm not in ("group", "layer"):
-        raise ValueError(
-            f"feat_extract_norm must be 'group' or 'layer', got {feat_extract_norm!r}")
+        raise ValueError(f"feat_extract_norm must be 'group' or 'layer', got {feat_extract_norm!r}")
     layer = feat_extract_norm == "layer"
     return _build_ssl(path, "Wav2Vec2", seed, layer, feat_extract_norm, do_normalize, return_attention_mask)
 
@@ -215,10 +212,21 @@ def make_tiny_whisper(path, seed=0):
 
     folder = prepare_folder(path)
     config = WhisperConfig(
-        vocab_size=64, d_model=16, encoder_layers=2, encoder_attention_heads=2, decoder_layers=1,
-        decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32, num_mel_bins=80,
-        max_source_positions=1500, max_target_positions=16, pad_token_id=0, bos_token_id=1,
-        eos_token_id=2, decoder_start_token_id=1,
+        vocab_size=64,
+        d_model=16,
+        encoder_layers=2,
+        encoder_attention_heads=2,
+        decoder_layers=1,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=32,
+        decoder_ffn_dim=32,
+        num_mel_bins=80,
+        max_source_positions=1500,
+        max_target_positions=16,
+        pad_token_id=0,
+        bos_token_id=1,
+        eos_token_id=2,
+        decoder_start_token_id=1,
     )
     with seeded(seed):
         WhisperModel(config).eval().save_pretrained(str(folder))

@@ -58,9 +58,7 @@ def _learn_bpe(corpus=_BPE_CORPUS, num_merges=_BPE_NUM_MERGES):
     merge) and the merges, as pairs.
     """
     b2u = _bytes_to_unicode()
-    words = collections.Counter(
-        re.findall(r" ?[a-z]+| ?[0-9]+| ?[^\sa-z0-9]+", corpus.lower())
-    )
+    words = collections.Counter(re.findall(r" ?[a-z]+| ?[0-9]+| ?[^\sa-z0-9]+", corpus.lower()))
     seqs = {w: tuple(b2u[b] for b in w.encode("utf-8")) for w in words}
     merges = []
     for _ in range(num_merges):
@@ -136,5 +134,9 @@ def wordpiece_vocab():
     """
     words = sorted(set(re.findall(r"[a-z]+", _BPE_CORPUS.lower())))
     chars = [chr(c) for c in range(33, 127) if not chr(c).isupper()]
-    return (["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + chars + ["##" + c for c in chars if c.isalnum()]
-            + [w for w in words if len(w) > 1])
+    return (
+        ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+        + chars
+        + ["##" + c for c in chars if c.isalnum()]
+        + [w for w in words if len(w) > 1]
+    )
