@@ -504,3 +504,32 @@ def test_texts_are_encoded_once_per_distinct_string(tmp_path):
     seen.clear()
     encode_texts(prompts + ["Angry"], EmbeddingStore(tmp_path), "text-enc", encode)
     assert seen == ["Angry"]  # keyed by the exact string
+
+
+def test_enable_wal_retries_while_another_connection_holds_the_lock():
+    import sqlite3
+
+    from zsfuse.store import enable_wal
+
+    calls, pauses = [], []
+
+    def locked_twice(sql):
+        calls.append(sql)
+        if len(calls) <= 2:
+            raise sqlite3.OperationalError("database is locked")
+
+    enable_wal(locked_twice, timeout=5, sleep=pauses.append)
+    assert calls == ["PRAGMA journal_mode = WAL"] * 3 and pauses == [0.01, 0.02]
+
+    def always_locked(sql):
+        raise sqlite3.OperationalError("database is locked")
+
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        enable_wal(always_locked, timeout=0.05)
+
+    def broken(sql):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O"):  # other errors are not retried
+        enable_wal(broken, timeout=5, sleep=pauses.append)
+    assert pauses == [0.01, 0.02]

@@ -52,6 +52,7 @@ import os
 import re
 import sqlite3
 import threading
+import time
 import warnings
 from collections import OrderedDict
 
@@ -188,6 +189,41 @@ def _problem(exc) -> str:
     return "cannot be used"
 
 
+def enable_wal(execute, timeout=None, sleep=time.sleep):
+    """Switch a database to WAL, retrying while another connection holds the lock.
+
+    When several processes open a new store at once, SQLite may answer the
+    journal-mode change with "database is locked" at once instead of waiting
+    (its deadlock avoidance skips the busy handler); the change is then retried
+    with a growing pause until ``timeout`` has passed.
+
+    Parameters
+    ----------
+    execute : callable
+        ``sqlite3.Connection.execute`` of the connection.
+    timeout : float, optional
+        Seconds to keep retrying (default: the store's busy timeout).
+    sleep : callable, default=time.sleep
+        Pause between attempts (replaced in tests).
+
+    Raises
+    ------
+    sqlite3.OperationalError
+        If the database is still locked after ``timeout``, or for any other error.
+    """
+    deadline = time.monotonic() + (_BUSY_TIMEOUT_S if timeout is None else timeout)
+    pause = 0.01
+    while True:
+        try:
+            execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        sleep(pause)
+        pause = min(pause * 2, 0.25)
+
+
 def namespace_id(namespace: str) -> str:
     """Return the short stable id (32 hex characters) of a namespace description."""
     return hashlib.blake2b(namespace.encode(), digest_size=16).hexdigest()
@@ -263,7 +299,7 @@ class EmbeddingStore:
         try:
             conn = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
             conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
-            conn.execute("PRAGMA journal_mode = WAL")
+            enable_wal(conn.execute)
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.executescript(_SCHEMA)
             # a read-only file or folder shows only on a write: try one now (it writes nothing)
