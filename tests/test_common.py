@@ -191,3 +191,18 @@ def test_check_settings_refuses_bad_values_without_loading_a_model(tmp_path):
     # and good settings pass without a model
     CLAPZeroShotTransformer(model="nowhere", labels=("a", "b")).check_settings()
     LateFusionClassifier(fusion="stack").check_settings()
+
+
+def test_plain_parameter_names_are_shared_only_where_meant():
+    """A plain name in make_zsfuse_pipeline(...) or --set must reach one step, or every audio step alike.
+
+    Only the per-model names (model, revision, trust_remote_code) are in both audio steps and need
+    a qualified name; nothing the classifier takes is also an audio step's parameter.
+    """
+    from zsfuse._estimator import RUNTIME_PARAMS
+
+    zs = set(CLAPZeroShotTransformer().get_params())
+    fm = set(FMEmbeddingTransformer().get_params())
+    clf = set(LateFusionClassifier().get_params())
+    assert (zs & fm) - set(RUNTIME_PARAMS) == {"model", "revision", "trust_remote_code"}
+    assert not (zs | fm) & clf
