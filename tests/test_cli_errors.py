@@ -41,10 +41,10 @@ def evaluate(capsys, manifest, out, *extra, clap, fm):
 
 def test_a_speech_model_given_as_clap(capsys, manifest, clip, tiny_wavlm_dir, tmp_path):
     rc, out, err = run_cli(capsys, "zero-shot", clip, "--labels", "angry,sad", "--model", tiny_wavlm_dir, "--no-cache")
-    assert_one_line_error(rc, err, tiny_wavlm_dir, "'wavlm' model", "not a transformers CLAP model", "--fm")
+    assert_one_line_error(rc, err, tiny_wavlm_dir, "model_type 'wavlm'", "no registered family", "--fm")
     assert out == ""
     rc, _, err = evaluate(capsys, manifest, tmp_path / "out", clap=tiny_wavlm_dir, fm=tiny_wavlm_dir)
-    assert_one_line_error(rc, err, "'wavlm' model")
+    assert_one_line_error(rc, err, "model_type 'wavlm'")
     assert "KeyError" not in err and "were not used" not in err  # no weight report from transformers
     assert not (tmp_path / "out").exists()
 

@@ -357,7 +357,9 @@ def test_grid_search_encodes_each_clip_once_per_audio_setting(tiny_clap_dir, mon
 
 
 def test_unknown_model_lists_the_known_ones():
-    with pytest.raises(ValueError, match=r"unknown CLAP model 'msclap-2024'.*msclap-2023.*laion/clap-htsat-unfused"):
+    with pytest.raises(
+        ValueError, match=r"unknown audio-language model 'msclap-2024'.*msclap-2023.*laion/clap-htsat-unfused"
+    ):
         CLAPZeroShotTransformer(model="msclap-2024", labels=LABELS).fit()
 
 

@@ -17,6 +17,7 @@ _LAZY = {
     "FMEmbeddingTransformer": "zsfuse.fm",
     "LateFusionClassifier": "zsfuse.fusion",
     "make_zsfuse_pipeline": "zsfuse.pipeline",
+    "list_backends": "zsfuse.backends",
     "save": "zsfuse.persistence",
     "load": "zsfuse.persistence",
     "inspect": "zsfuse.persistence",
@@ -37,6 +38,7 @@ _LAZY = {
     "ModelKindError": "zsfuse.exceptions",
     "ModelNotFoundError": "zsfuse.exceptions",
     "RemoteCodeError": "zsfuse.exceptions",
+    "TrainingDataWarning": "zsfuse.exceptions",
     "UnreadableFileError": "zsfuse.exceptions",
     "ZsfuseError": "zsfuse.exceptions",
 }

@@ -20,6 +20,7 @@ __all__ = [
     "ModelKindError",
     "ModelNotFoundError",
     "RemoteCodeError",
+    "TrainingDataWarning",
     "UnreadableFileError",
     "UnsupportedModelError",
     "UntrustedTypesError",
@@ -115,6 +116,15 @@ class MissingDependencyError(ZsfuseError, ImportError):
 
 class ModelNotFoundError(ZsfuseError, OSError):
     """A model is neither a local folder nor in the Hugging Face cache (offline)."""
+
+
+class TrainingDataWarning(UserWarning):
+    """The corpus being scored was in the audio-language model's training data.
+
+    Its zero-shot scores there are not zero-shot: the model has seen those
+    clips (or their speakers) with their labels or captions. The warning names
+    the model, the corpus and the source of the fact; reports carry it too.
+    """
 
 
 class ModelKindError(ZsfuseError, ValueError):

@@ -45,10 +45,14 @@ class CLAPZeroShotTransformer(AudioTransformer):
     Parameters
     ----------
     model : str, default="msclap-2023"
-        ``"msclap-2023"``, ``"msclap-2022"`` (needs ``zsfuse[msclap]``), an MS-CLAP
-        checkpoint file with ``version``, or a transformers ``ClapModel`` hub id or
-        folder (``"laion/clap-htsat-unfused"``, ``"laion/clap-htsat-fused"``,
-        ``"laion/larger_clap_general"``, ``"laion/larger_clap_music_and_speech"``).
+        An audio-language model of any registered family
+        (:func:`zsfuse.list_backends`): a released model's name
+        (``"msclap-2023"``, ``"msclap-2022"`` -- needs ``zsfuse[msclap]`` --,
+        ``"laion/clap-htsat-unfused"``, ``"yfyeung/CLSP"``, ``"KeiKinn/paraclap"``),
+        a hub id or local folder (recognised by its ``config.json``), a
+        checkpoint file (recognised by its keys: MS-CLAP, LAION-CLAP/ReCLAP
+        training checkpoints, ParaCLAP), or ``"family:model"`` to force a
+        family (``"reclap:/models/reclap.pt"``).
     labels : sequence, optional
         The emotion classes. Default: the keys of ``label_words``, else the
         classes of ``y`` in ``fit``.
@@ -72,10 +76,13 @@ class CLAPZeroShotTransformer(AudioTransformer):
     pad_mode : {"model", "repeat", "repeatpad", "zero"}, default="model"
         Filling of a clip shorter than the window: the model's own behaviour
         (MS-CLAP: loop to fill, ``"repeat"``; LAION-CLAP: whole copies then
-        zeros, ``"repeatpad"``), or one of those, or zeros.
+        zeros, ``"repeatpad"``; variable-length models such as CLSP and
+        ParaCLAP: none, the clip as it is), or one of those, or zeros (for a
+        variable-length model, filled up to its longest input).
     long_audio : {"center", "start", "mean"}, default="center"
-        A clip longer than the window: keep its middle or its start, or average
-        the (normalised) embeddings of consecutive windows.
+        A clip longer than the window (for a variable-length model, than its
+        longest input, ``backend_options["max_seconds"]``): keep its middle or
+        its start, or average the (normalised) embeddings of consecutive windows.
     output : {"logit", "proba", "log_proba"}, default="logit"
         Scores, softmax probabilities or log-probabilities.
     %(sampling_rate)s
@@ -86,11 +93,17 @@ class CLAPZeroShotTransformer(AudioTransformer):
     %(progress)s
     %(revision)s
     version : {"2022", "2023"}, optional
-        MS-CLAP version of a checkpoint file.
+        MS-CLAP version of a checkpoint file; the same as
+        ``backend_options={"version": ...}``.
     text_model : str, optional
         MS-CLAP only: folder or hub id of the text tower (default: the one the
-        version's config names).
+        version's config names); the same as ``backend_options={"text_model": ...}``.
     %(trust_remote_code)s
+    backend_options : dict, optional
+        Options of the model's family, e.g. ``{"max_seconds": 20}`` for CLSP
+        or ``{"tokenizer": "roberta-base"}`` for a LAION-CLAP training
+        checkpoint; :func:`zsfuse.list_backends` lists each family's. Unknown
+        keys are refused.
 
     Attributes
     ----------
@@ -110,7 +123,9 @@ class CLAPZeroShotTransformer(AudioTransformer):
     window_samples_ : int
         The model's window, in samples.
     pad_mode_ : str
-        The resolved padding.
+        The resolved padding (``"none"``: a variable-length model's clip as it is).
+    backend_family_ : str
+        The model's family (:func:`zsfuse.list_backends`).
 
     Examples
     --------
@@ -137,6 +152,7 @@ class CLAPZeroShotTransformer(AudioTransformer):
         # an int year works too (undocumented): the backend reads str(version)
         "version": [None, StrOptions(set(MSCLAP_VERSIONS)), Hidden(Options(Integral, set(map(int, MSCLAP_VERSIONS))))],
         "text_model": [None, str, os.PathLike],
+        "backend_options": [None, dict],
     }
 
     def __init__(
@@ -162,6 +178,7 @@ class CLAPZeroShotTransformer(AudioTransformer):
         version=None,
         text_model=None,
         trust_remote_code=False,
+        backend_options=None,
     ):
         self.model = model
         self.labels = labels
@@ -184,6 +201,14 @@ class CLAPZeroShotTransformer(AudioTransformer):
         self.version = version
         self.text_model = text_model
         self.trust_remote_code = trust_remote_code
+        self.backend_options = backend_options
+
+    def __setstate__(self, state):
+        # files saved before backend_options existed: no options; before backend_family_: the old two
+        state.setdefault("backend_options", None)
+        if "backend_fingerprint_" in state and "backend_family_" not in state:
+            state["backend_family_"] = "msclap" if state["backend_fingerprint_"].startswith("msclap") else "hf-clap"
+        super().__setstate__(state)
 
     # -- validation: the rules that link parameters (each value alone is checked by its constraint) ----------
     def _templates(self):
@@ -244,7 +269,14 @@ class CLAPZeroShotTransformer(AudioTransformer):
             device=device,
             dtype=dtype,
             trust_remote_code=self.trust_remote_code,
+            backend_options=self.backend_options,
         )
+
+    def _check_backend_options(self):
+        """The options against the family's, when the family is known without reading any file."""
+        from .backends import check_backend_options
+
+        check_backend_options(self.model, self.backend_options, version=self.version, text_model=self.text_model)
 
     def _text_namespace(self, backend):
         return store_namespace("clap-text", backend, tokens=backend.max_text_tokens)
@@ -304,6 +336,7 @@ class CLAPZeroShotTransformer(AudioTransformer):
             Number of templates.
         """
         self._check_params()
+        self._check_backend_options()
         templates = self._templates()
         self._check_input(X, y)
         classes = self._resolve_classes(y)
@@ -352,6 +385,7 @@ class CLAPZeroShotTransformer(AudioTransformer):
         self.sampling_rate_ = backend.sampling_rate
         self.window_samples_ = backend.window_samples
         self.pad_mode_ = backend.native_pad_mode if self.pad_mode == "model" else self.pad_mode
+        self.backend_family_ = backend.family_name
         return self
 
     def embed_audio(self, X):
@@ -391,7 +425,8 @@ class CLAPZeroShotTransformer(AudioTransformer):
                 )
                 for c in batch
             ]
-            flat = np.concatenate(stacks)
+            # a variable-length model takes each segment as it is; a fixed-window one a 2-D batch
+            flat = [row for stack in stacks for row in stack] if backend.variable_length else np.concatenate(stacks)
             parts = [backend.embed_audio(flat[s : s + self.batch_size]) for s in range(0, len(flat), self.batch_size)]
             embedded = np.concatenate(parts)
             out, start = [], 0

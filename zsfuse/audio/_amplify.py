@@ -9,6 +9,8 @@ import numpy as np
 
 #: How a clip shorter than the window is filled.
 PAD_MODES = ("repeat", "repeatpad", "zero")
+#: Only for variable-length encoders: a short clip is taken as it is.
+NO_PADDING = "none"
 #: How a clip longer than the window is handled.
 LONG_AUDIO_MODES = ("center", "start", "windows")
 
@@ -84,8 +86,9 @@ def window(wave: np.ndarray, length: int, pad_mode: str = "repeat", long_audio: 
         The clip (after :func:`repeat`), at least one sample.
     length : int
         Window length in samples.
-    pad_mode : {"repeat", "repeatpad", "zero"}, default="repeat"
-        Filling of a short clip.
+    pad_mode : {"repeat", "repeatpad", "zero", "none"}, default="repeat"
+        Filling of a short clip; ``"none"`` (for a variable-length encoder,
+        where ``length`` is its longest input) leaves it as it is.
     long_audio : {"center", "start", "windows"}, default="center"
         Handling of a long clip.
 
@@ -93,9 +96,10 @@ def window(wave: np.ndarray, length: int, pad_mode: str = "repeat", long_audio: 
     -------
     ndarray, shape (n_windows, length)
         One row per window; ``n_windows`` is 1 unless ``long_audio="windows"``.
+        With ``pad_mode="none"``, a short clip gives shape ``(1, n_samples)``.
     """
     length = _positive_int(length, "length")
-    if pad_mode not in PAD_MODES:
+    if pad_mode not in PAD_MODES and pad_mode != NO_PADDING:
         raise ValueError(f"pad_mode must be one of {PAD_MODES}, got {pad_mode!r}")
     if long_audio not in LONG_AUDIO_MODES:
         raise ValueError(f"long_audio must be one of {LONG_AUDIO_MODES}, got {long_audio!r}")
@@ -103,7 +107,7 @@ def window(wave: np.ndarray, length: int, pad_mode: str = "repeat", long_audio: 
     if n == 0:
         raise ValueError("cannot window an empty clip")
     if n <= length:
-        return pad(wave, length, pad_mode)[np.newaxis]
+        return (wave if pad_mode == NO_PADDING else pad(wave, length, pad_mode))[np.newaxis]
     if long_audio == "start":
         return wave[np.newaxis, :length]
     if long_audio == "center":

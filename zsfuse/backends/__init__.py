@@ -1,13 +1,36 @@
-"""CLAP-family backends: one adapter per model family, same small interface
-(:class:`~zsfuse.backends._base.ClapBackend`). Adding a family = one module here
-and one branch in :func:`load_clap_backend` (``_select``)."""
+"""Audio-language (CLAP-family) backends: one adapter module per family, one
+small interface (:class:`~zsfuse.backends.ClapBackend`), one registry
+(:mod:`._registry`). Adding a family = one adapter module that defines
+``FAMILY`` and one line in :mod:`._families`."""
 
 from ._base import ClapBackend
+from ._family import ClapFamily, KnownModel
+from ._listing import backends_help, list_backends
+from ._registry import get_family, registered_families, resolve_clap_model
 from ._select import (
-    KNOWN_CLAP_MODELS,
+    check_backend_options,
     check_clap_model,
     clap_backend_kind,
+    known_clap_models,
     load_clap_backend,
+    merge_options,
 )
+from ._training import not_zero_shot
 
-__all__ = ["KNOWN_CLAP_MODELS", "ClapBackend", "check_clap_model", "clap_backend_kind", "load_clap_backend"]
+__all__ = [
+    "ClapBackend",
+    "ClapFamily",
+    "KnownModel",
+    "backends_help",
+    "check_backend_options",
+    "check_clap_model",
+    "clap_backend_kind",
+    "get_family",
+    "known_clap_models",
+    "list_backends",
+    "load_clap_backend",
+    "merge_options",
+    "not_zero_shot",
+    "registered_families",
+    "resolve_clap_model",
+]

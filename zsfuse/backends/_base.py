@@ -29,10 +29,17 @@ class ClapBackend:
     sampling_rate : int
         Rate of the audio tower in Hz.
     window_samples : int
-        Length of the audio tower's fixed window in samples.
+        Length of the audio tower's fixed window in samples; for a
+        variable-length model, the longest segment it takes (longer clips are
+        cut by ``long_audio``).
+    variable_length : bool
+        False: ``embed_audio`` takes windows of exactly ``window_samples``.
+        True: it takes a list of 1-D waveforms of 1 to ``window_samples``
+        samples, padded and masked by the adapter (CLSP, ParaCLAP).
     native_pad_mode : str
         How the model's own pre-processing fills a short clip (a
-        :data:`zsfuse.audio.PAD_MODES` value).
+        :data:`zsfuse.audio.PAD_MODES` value, or ``"none"`` for a
+        variable-length model, which takes a short clip as it is).
     fingerprint : str
         Identifies the weights (and tokenizer); keys the embedding store.
     max_text_tokens : int
@@ -48,6 +55,7 @@ class ClapBackend:
     """
 
     name = "clap"
+    variable_length = False
     sampling_rate: int
     window_samples: int
     native_pad_mode: str
@@ -57,8 +65,11 @@ class ClapBackend:
     def __init__(self):
         self.tokenizer_lock = threading.Lock()
 
-    def embed_audio(self, windows: np.ndarray) -> np.ndarray:  # pragma: no cover - interface
-        """Embed windows of shape (n, window_samples) -> (n, dim) float32."""
+    def embed_audio(self, windows) -> np.ndarray:  # pragma: no cover - interface
+        """Embed windows of shape (n, window_samples) -> (n, dim) float32.
+
+        A variable-length adapter takes a list of 1-D waveforms instead.
+        """
         raise NotImplementedError
 
     def embed_text(self, texts) -> np.ndarray:  # pragma: no cover - interface
@@ -76,6 +87,16 @@ class ClapBackend:
         if windows.ndim != 2 or windows.shape[1] != self.window_samples:
             raise ValueError(f"expected windows of shape (n, {self.window_samples}), got {windows.shape}")
         return windows
+
+    def _checked_waves(self, waves):
+        """``waves`` as a list of 1-D float32 arrays of 1 to ``window_samples`` samples, else refused."""
+        out = [np.asarray(w, dtype=np.float32) for w in waves]
+        for i, w in enumerate(out):
+            if w.ndim != 1 or not 1 <= w.shape[0] <= self.window_samples:
+                raise ValueError(
+                    f"expected 1-D waveforms of 1 to {self.window_samples} samples, got shape {w.shape} at {i}"
+                )
+        return out
 
     @staticmethod
     def _warn_truncated(texts, limit):

@@ -1,83 +1,146 @@
-"""Which adapter serves a CLAP model, and loading it: the one place that maps a
-model name, folder or checkpoint file to a backend family. Adding a family = one
-adapter module beside this one and one branch here."""
+"""Finding, checking and loading an audio-language model through the registry.
+
+The one place that turns (model, options) into a loaded backend: the family
+comes from :func:`~._registry.resolve_clap_model` (prefix, released name or
+content), the options are checked against the family's, and the loaded
+backend is cached per process (:func:`zsfuse.models.get_model`).
+"""
 
 from __future__ import annotations
 
 import os
 
-from ..exceptions import ModelKindError, ModelNotFoundError
-from ..models import resolve_model_path
+from ..models import get_model, resolve_model_path
 from ._base import ClapBackend
-from .hf_clap import HF_CLAP_MODELS, check_is_clap, load_hf_clap
-from .ms_clap import MSCLAP_MODELS, load_msclap, resolve_msclap_checkpoint
+from ._registry import (
+    check_forced,
+    check_options,
+    family_of_known_model,
+    frozen_options,
+    known_model_names,
+    resolve_clap_model,
+    split_prefix,
+)
 
-#: Model names the zero-shot transformer knows by name.
-KNOWN_CLAP_MODELS = MSCLAP_MODELS + HF_CLAP_MODELS
+__all__ = [
+    "check_backend_options",
+    "check_clap_model",
+    "clap_backend_kind",
+    "known_clap_models",
+    "load_clap_backend",
+    "merge_options",
+]
 
-__all__ = ["KNOWN_CLAP_MODELS", "check_clap_model", "clap_backend_kind", "load_clap_backend"]
+
+def known_clap_models() -> tuple:
+    """The released models zsfuse knows by name, family by family."""
+    return known_model_names()
 
 
-def clap_backend_kind(model) -> str:
-    """Which adapter serves ``model``: ``"msclap"`` or ``"hf-clap"``.
-
-    ``"msclap-2022"``, ``"msclap-2023"`` and checkpoint files (``.pth``, ``.pt``,
-    ``.ckpt``) are MS-CLAP; hub ids and folders are transformers ``ClapModel``s.
+def clap_backend_kind(model, *, revision=None) -> str:
+    """The name of the family that serves ``model`` (``"msclap"``, ``"hf-clap"``, ``"clsp"``, ...).
 
     Parameters
     ----------
     model : str or path-like
-        A known model name, a hub id, a local folder or a checkpoint file.
+        A released model's name, a hub id, a local folder or checkpoint file,
+        or ``"family:model"``.
+    revision : str, optional
+        Hub revision (a hub id is recognised by its ``config.json``).
 
     Returns
     -------
     str
-        ``"msclap"`` or ``"hf-clap"``.
+    """
+    return resolve_clap_model(model, revision=revision).family.name
+
+
+def merge_options(backend_options=None, *, version=None, text_model=None) -> dict:
+    """``backend_options`` with the MS-CLAP shortcuts ``version`` and ``text_model`` folded in.
 
     Raises
     ------
-    ModelNotFoundError
-        For a path (or checkpoint name) that does not exist.
-    ModelKindError
-        For a file that is not an MS-CLAP checkpoint.
     ValueError
-        For a name that is none of these, listing the known models.
+        When a shortcut and ``backend_options`` give different values.
     """
-    if not isinstance(model, (str, os.PathLike)):
-        raise ValueError(f"model must be a string or path, got {type(model).__name__}.")
-    name = os.fspath(model)
-    if name in MSCLAP_MODELS or (os.path.isfile(name) and name.endswith((".pth", ".pt", ".ckpt"))):
-        return "msclap"
-    if name in HF_CLAP_MODELS or os.path.isdir(name):
-        return "hf-clap"
-    looks_like_path = name.startswith((".", "/", "~")) or name.count("/") > 1 or name.endswith((".pth", ".pt", ".ckpt"))
-    if os.path.isfile(name):
-        raise ModelKindError(
-            f"CLAP model {name!r} is a file but not an MS-CLAP checkpoint (.pth, .pt, .ckpt): pass the folder "
-            "that holds a transformers ClapModel's config.json, or an MS-CLAP checkpoint with version=."
+    options = dict(backend_options or {})
+    for name, value in (("version", version), ("text_model", text_model)):
+        if value is None:
+            continue
+        value = str(value) if name == "version" else value
+        if name in options and str(options[name]) != str(value):
+            raise ValueError(f"{name}={value!r} contradicts backend_options[{name!r}]={options[name]!r}.")
+        options[name] = value
+    return options
+
+
+def check_backend_options(model, backend_options=None, *, version=None, text_model=None):
+    """Check options against the model's family when a prefix or a released name tells it; read no file.
+
+    A model known only by its content (a folder, a file, a hub id) is checked
+    when it loads.
+
+    Raises
+    ------
+    ValueError
+        Options the family does not take, or shortcuts that contradict them.
+    """
+    options = merge_options(backend_options, version=version, text_model=text_model)
+    if not options or not isinstance(model, (str, os.PathLike)):
+        return
+    family, name = split_prefix(model)
+    family = family or family_of_known_model(name)
+    if family is None:
+        return
+    if set(options) & {"version", "text_model"} and "version" not in family.options:
+        raise ValueError(f"version and text_model apply to MS-CLAP models only; {name!r} is a {family.title} model.")
+    check_options(family, options)
+
+
+def _locate(resolved, revision, options):
+    family = resolved.family
+    if family.locate is not None:
+        return family.locate(resolved.model, revision=revision, options=options)
+    if os.path.isfile(resolved.model):
+        return os.path.abspath(resolved.model)
+    return resolve_model_path(resolved.model, revision, what=f"{family.title} model")
+
+
+def _prepare(model, revision, trust_remote_code, options):
+    resolved = resolve_clap_model(model, revision=revision, options=options)
+    family = resolved.family
+    if set(options) & {"version", "text_model"} and "version" not in family.options:
+        raise ValueError(
+            f"version and text_model apply to MS-CLAP models only; {resolved.model!r} is a {family.title} model."
         )
-    if looks_like_path:
-        raise ModelNotFoundError(f"CLAP model {name!r} looks like a path, but no such folder or file exists.")
-    if name.count("/") == 1:  # a hub id
-        return "hf-clap"
-    raise ValueError(
-        f"unknown CLAP model {name!r}. Known models: {', '.join(KNOWN_CLAP_MODELS)}; or a hub id "
-        f"('org/name') or local folder of a transformers ClapModel; or an MS-CLAP checkpoint file "
-        f"(.pth) with version='2022' or '2023'."
-    )
+    options = check_options(family, options)
+    if os.path.exists(resolved.model):  # a forced family must fit the content (before its own locate)
+        check_forced(resolved, resolved.model)
+    path = _locate(resolved, revision, options)
+    check_forced(resolved, path)
+    if family.check is not None:
+        family.check(resolved.model, path, trust_remote_code=trust_remote_code, options=options)
+    return resolved, path, options
 
 
-def check_clap_model(model, *, version=None, revision=None):
-    """Find a CLAP model and check its kind, without loading any weight.
+def check_clap_model(
+    model, *, revision=None, trust_remote_code=False, backend_options=None, version=None, text_model=None
+):
+    """Find an audio-language model and check its family and options, without loading any weight.
 
     It resolves the model as loading would (a local folder or file, or the
-    Hugging Face cache -- offline with ``HF_HUB_OFFLINE=1``) and reads a
-    transformers folder's ``config.json``.
+    Hugging Face cache -- offline with ``HF_HUB_OFFLINE=1``) and reads its
+    ``config.json`` or checkpoint keys.
 
     Parameters
     ----------
-    model, version, revision
+    model, revision, trust_remote_code, backend_options, version, text_model
         As for :func:`load_clap_backend`.
+
+    Returns
+    -------
+    str
+        The family's name.
 
     Raises
     ------
@@ -85,43 +148,69 @@ def check_clap_model(model, *, version=None, revision=None):
         The model cannot be found (the message says how to fetch it).
     ModelKindError
         It is another kind of model.
+    RemoteCodeError
+        It ships its own code and ``trust_remote_code`` is False.
+    ValueError
+        Options the family does not take.
     """
-    if clap_backend_kind(model) == "msclap":
-        resolve_msclap_checkpoint(os.fspath(model), version, revision)
-        return
-    check_is_clap(resolve_model_path(model, revision, what="CLAP model"), os.fspath(model))
+    options = merge_options(backend_options, version=version, text_model=text_model)
+    resolved, _, _ = _prepare(model, revision, trust_remote_code, options)
+    return resolved.family.name
 
 
 def load_clap_backend(
-    model, *, version=None, revision=None, text_model=None, device="cpu", dtype=None, trust_remote_code=False
+    model,
+    *,
+    revision=None,
+    device="cpu",
+    dtype=None,
+    trust_remote_code=False,
+    backend_options=None,
+    version=None,
+    text_model=None,
 ) -> ClapBackend:
     """Return the process-wide backend for ``model`` (loaded on first call).
 
     Parameters
     ----------
     model : str or path-like
-        See :func:`clap_backend_kind`.
-    version : {"2022", "2023"}, optional
-        MS-CLAP version of a checkpoint file.
+        A released model's name (:func:`zsfuse.list_backends`), a hub id, a
+        local folder or checkpoint file, or ``"family:model"`` to force a family.
     revision : str, optional
         Hub revision (branch, tag or commit).
-    text_model : str, optional
-        MS-CLAP only: folder or hub id of the text tower (default: the one the
-        version's config names, ``gpt2`` or ``bert-base-uncased``).
     device : str
         A resolved device.
     dtype : torch.dtype, optional
         Compute dtype.
     trust_remote_code : bool, default=False
-        transformers checkpoints only.
+        Allow a checkpoint's own code to run (CLSP needs it).
+    backend_options : dict, optional
+        The family's options (:func:`zsfuse.list_backends` lists them).
+    version : {"2022", "2023"}, optional
+        MS-CLAP: ``backend_options["version"]``.
+    text_model : str, optional
+        MS-CLAP: ``backend_options["text_model"]``.
 
     Returns
     -------
     ClapBackend
     """
-    kind = clap_backend_kind(model)
-    if kind == "msclap":
-        return load_msclap(os.fspath(model), version, revision, text_model, device, dtype)
-    if version is not None or text_model is not None:
-        raise ValueError("version and text_model apply to MS-CLAP models only.")
-    return load_hf_clap(os.fspath(model), revision, device, dtype, trust_remote_code)
+    options = merge_options(backend_options, version=version, text_model=text_model)
+    resolved, path, options = _prepare(model, revision, trust_remote_code, options)
+    family = resolved.family
+    key = ("clap", family.name, resolved.model, revision, device, dtype, frozen_options(options), trust_remote_code)
+
+    def load():
+        backend = family.load(
+            resolved.model,
+            path,
+            revision=revision,
+            device=device,
+            dtype=dtype,
+            trust_remote_code=trust_remote_code,
+            options=options,
+        )
+        backend.family_name = family.name
+        return backend
+
+    return get_model(key, load)

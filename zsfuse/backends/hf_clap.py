@@ -5,15 +5,7 @@ from __future__ import annotations
 from ..exceptions import ModelKindError
 from ..models import autocast, get_model, load_pretrained, model_fingerprint, read_model_type, resolve_model_path
 from ._base import ClapBackend
-
-#: Known hub checkpoints (any other ClapModel id or folder works too).
-HF_CLAP_MODELS = (
-    "laion/clap-htsat-unfused",
-    "laion/clap-htsat-fused",
-    "laion/larger_clap_general",
-    "laion/larger_clap_music_and_speech",
-    "laion/larger_clap_music",
-)
+from ._family import ClapFamily, KnownModel
 
 #: ``model_type`` values of speech foundation models (named in the error for a wrong folder).
 SPEECH_MODEL_TYPES = ("wav2vec2", "wavlm", "hubert", "data2vec-audio", "unispeech", "unispeech-sat", "whisper")
@@ -134,3 +126,45 @@ def load_hf_clap(model, revision=None, device="cpu", dtype=None, trust_remote_co
     """Return the process-wide :class:`HFClapBackend` for a model (loaded once)."""
     key = ("hf-clap", model, revision, device, dtype)
     return get_model(key, lambda: HFClapBackend(model, revision, device, dtype, trust_remote_code))
+
+
+def _recognise_clap_config(config):
+    return config.get("model_type") == "clap"
+
+
+def _check(model, path, *, trust_remote_code=False, options=None):
+    check_is_clap(path, model)
+
+
+def _load(model, path, *, revision=None, device="cpu", dtype=None, trust_remote_code=False, options=None):
+    return HFClapBackend(model, revision, device, dtype, trust_remote_code)
+
+
+_LAION_630K = "Wu et al., ICASSP 2023, arXiv 2211.06687, §2 (LAION-Audio-630K, AudioSet, AudioCaps, Clotho)"
+_LAION_LICENCE = "Apache-2.0 (hub model card)"
+
+FAMILY = ClapFamily(
+    name="hf-clap",
+    title="LAION-CLAP (transformers)",
+    summary="any transformers ClapModel folder or hub id (LAION-CLAP: HTSAT audio, RoBERTa text)",
+    load=_load,
+    check=_check,
+    recognise_config=_recognise_clap_config,
+    known_models=(
+        KnownModel("laion/clap-htsat-unfused", source=_LAION_630K, licence=_LAION_LICENCE),
+        KnownModel("laion/clap-htsat-fused", source=_LAION_630K, licence=_LAION_LICENCE),
+        KnownModel("laion/larger_clap_general", source=_LAION_630K, licence=_LAION_LICENCE),
+        KnownModel(
+            "laion/larger_clap_music_and_speech",
+            source="LAION-AI/CLAP README (music and speech data added; the speech corpora are not listed)",
+            licence=_LAION_LICENCE,
+            note="trained with speech data that its card does not name",
+        ),
+        KnownModel("laion/larger_clap_music", source="LAION-AI/CLAP README (music data)", licence=_LAION_LICENCE),
+    ),
+    sampling_rate=48000,
+    window="fixed: 10 s",
+    pooling="HTSAT clip embedding (unfused; fused checkpoints run unfused, is_longer=False); text: RoBERTa pooler",
+    audio_repeats="tiles the clip; whole copies then zeros ('repeatpad'), so repeats change the input",
+    pad_mode="model = the feature extractor's padding ('repeatpad' for LAION); 'repeat' and 'zero' too",
+)

@@ -31,6 +31,7 @@ from ..models import (
     resolve_model_path,
 )
 from ._base import ClapBackend
+from ._family import ClapFamily, KnownModel
 
 MSCLAP_REPO = "microsoft/msclap"
 MSCLAP_FILES = {"2022": "CLAP_weights_2022.pth", "2023": "CLAP_weights_2023.pth"}
@@ -265,3 +266,55 @@ def load_msclap(model=DEFAULT_CLAP_MODEL, version=None, revision=None, text_mode
     """Return the process-wide :class:`MSClapBackend` for a checkpoint (loaded once)."""
     key = ("msclap", model, version, revision, text_model, device, dtype)
     return get_model(key, lambda: MSClapBackend(model, version, revision, text_model, device, dtype))
+
+
+def _recognise_msclap_checkpoint(keys):
+    """MS-CLAP's state dict: msclap's ``CLAP`` module has an audio_encoder and a caption_encoder."""
+    return any(k.startswith("audio_encoder.") for k in keys) and any(k.startswith("caption_encoder.") for k in keys)
+
+
+def _locate(model, *, revision=None, options=None):
+    return resolve_msclap_checkpoint(model, (options or {}).get("version"), revision)[0]
+
+
+def _load(model, path, *, revision=None, device="cpu", dtype=None, trust_remote_code=False, options=None):
+    options = options or {}
+    return MSClapBackend(model, options.get("version"), revision, options.get("text_model"), device, dtype)
+
+
+FAMILY = ClapFamily(
+    name="msclap",
+    title="MS-CLAP",
+    summary="Microsoft CLAP 2022/2023 through the msclap package (CNN14 or HTSAT audio, BERT or GPT-2 text)",
+    load=_load,
+    locate=_locate,
+    recognise_checkpoint=_recognise_msclap_checkpoint,
+    known_models=(
+        KnownModel(
+            "msclap-2023",
+            # Elizalde, Deshmukh, Wang, "Natural language supervision for general-purpose audio
+            # representations", ICASSP 2024 (arXiv 2309.05767), Table 1: the 4.6M training pairs
+            # include the emotion corpora CMU-MOSI, CMU-MOSEI, MELD, IEMOCAP and MSP-Podcast.
+            training_corpora=("iemocap", "msp-podcast", "meld", "cmu-mosi", "cmu-mosei"),
+            source="Elizalde et al., ICASSP 2024, arXiv 2309.05767, Table 1 (training data)",
+            licence="MIT (microsoft/CLAP)",
+            note="its training pairs include speech emotion corpora",
+        ),
+        KnownModel(
+            "msclap-2022",
+            training_corpora=(),
+            source="Elizalde et al., ICASSP 2023, arXiv 2206.04769, §3 (FSD50K, ClothoV2, AudioCaps, MACS)",
+            licence="MIT (microsoft/CLAP)",
+        ),
+    ),
+    options={
+        "version": "'2022' or '2023': the architecture of a checkpoint file (default: the year in its name)",
+        "text_model": "folder or hub id of the text tower (default: the one the version's config names)",
+    },
+    sampling_rate=44100,
+    window="fixed: 7 s (2022), 5 s (2023)",
+    pooling="the audio tower's clip embedding; text: CLS (BERT) or last token (GPT-2)",
+    audio_repeats="tiles the clip; identical input while the tiled clip fits the window (loop-to-fill)",
+    pad_mode="model = loop to fill ('repeat'); 'repeatpad' and 'zero' change the input",
+    needs="pip install 'zsfuse[msclap]'",
+)

@@ -61,6 +61,17 @@ def dataset_options(args):
     return options
 
 
+def _params(args):
+    """``--set`` assignments, with ``--backend-option`` and ``--trust-remote-code`` for the zero-shot step."""
+    params = parse_assignments(args.params, "--set")
+    options = parse_assignments(args.backend_options, "--backend-option")
+    if options:
+        params["zs__backend_options"] = {**dict(params.get("zs__backend_options") or {}), **options}
+    if args.trust_remote_code:
+        params["zs__trust_remote_code"] = True
+    return params
+
+
 def run_evaluate(args, echo=None):
     """Load the dataset, run :func:`zsfuse.evaluation.evaluate`, print the table, write the reports."""
     from ..datasets import load_dataset
@@ -76,7 +87,7 @@ def run_evaluate(args, echo=None):
         clap=args.clap,
         fm=args.fm,
         grid=grid,
-        params=parse_assignments(args.params, "--set"),
+        params=_params(args),
         inner_folds=args.inner_folds,
         folds=split_list(args.folds),
         device=args.device,

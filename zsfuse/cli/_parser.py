@@ -96,6 +96,38 @@ def _runtime_options(parser, batch_size=16):
     return group
 
 
+def _clap_help(flag_default):
+    from ..backends import backends_help
+
+    return (
+        f"audio-language model (default: {flag_default}). Released: {backends_help('zero-shot')}. Or a hub id, "
+        "folder or checkpoint file (recognised by content), or FAMILY:MODEL to force a family"
+    )
+
+
+def _fm_help():
+    from ..backends import backends_help
+
+    return f"speech foundation model hub id or folder (default: {DEFAULT_FM_MODEL}). Families: {backends_help('fm')}"
+
+
+def _clap_options(group):
+    group.add_argument(
+        "--backend-option",
+        dest="backend_options",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an option of the audio-language model's family (repeatable; JSON values allowed), e.g. "
+        "--backend-option max_seconds=20; zsfuse.list_backends() lists each family's",
+    )
+    group.add_argument(
+        "--trust-remote-code",
+        action="store_true",
+        help="let a model that ships its own code (CLSP) run it; read that code first",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser of the ``zsfuse`` command and its sub-commands.
 
@@ -140,15 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     data.add_argument("--folds", default=None, help="comma-separated fold names or 1-based numbers to run")
     models = ev.add_argument_group("models and search")
-    models.add_argument(
-        "--clap",
-        default=DEFAULT_CLAP_MODEL,
-        help="CLAP model: msclap-2022, msclap-2023, a "
-        f"transformers ClapModel hub id or folder (default: {DEFAULT_CLAP_MODEL})",
-    )
-    models.add_argument(
-        "--fm", default=DEFAULT_FM_MODEL, help=f"speech foundation model hub id or folder (default: {DEFAULT_FM_MODEL})"
-    )
+    models.add_argument("--clap", default=DEFAULT_CLAP_MODEL, help=_clap_help(DEFAULT_CLAP_MODEL))
+    _clap_options(models)
+    models.add_argument("--fm", default=DEFAULT_FM_MODEL, help=_fm_help())
     models.add_argument(
         "--grid",
         default=None,
@@ -178,7 +204,13 @@ def build_parser() -> argparse.ArgumentParser:
     zs = _command(sub, "zero-shot", common, _zero_shot)
     zs.add_argument("files", nargs="+", help="audio files")
     zs.add_argument("--labels", required=True, help="comma-separated classes, e.g. angry,happy,neutral,sad")
-    zs.add_argument("--model", default=DEFAULT_CLAP_MODEL, help=f"CLAP model (default: {DEFAULT_CLAP_MODEL})")
+    zs.add_argument("--model", default=DEFAULT_CLAP_MODEL, help=_clap_help(DEFAULT_CLAP_MODEL))
+    _clap_options(zs)
+    zs.add_argument(
+        "--corpus",
+        default=None,
+        help="the corpus the files come from (e.g. iemocap): warns when the model was trained on it",
+    )
     zs.add_argument(
         "--template",
         action="append",

@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 
-from ._args import cache_dir_of, split_list
+from ._args import cache_dir_of, parse_assignments, split_list
 
 
 def format_scores(files, classes, proba, predicted=None):
@@ -45,8 +45,20 @@ def run_zero_shot(args):
     if len(set(labels)) != len(labels):
         raise ValueError(f"--labels repeats a class: {labels}.")
     params = {"templates": tuple(args.template)} if args.template else {}
+    backend_options = parse_assignments(args.backend_options, "--backend-option") or None
+    if args.corpus:
+        import warnings
+
+        from ..backends import not_zero_shot
+        from ..exceptions import TrainingDataWarning
+
+        caveat = not_zero_shot(args.model, [args.corpus])
+        if caveat:
+            warnings.warn(caveat, TrainingDataWarning, stacklevel=2)
     zs = CLAPZeroShotTransformer(
         model=args.model,
+        backend_options=backend_options,
+        trust_remote_code=args.trust_remote_code,
         labels=tuple(labels),
         label_words=emotion_words(labels),
         output="proba",

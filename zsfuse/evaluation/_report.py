@@ -23,6 +23,7 @@ The results dict
                 "fm": {...}},
      "environment": environment_info(),
      "systems": ["fm_baseline", "zero_shot", "zs_fuse"],    # display order
+     "caveats": [str, ...],      # e.g. "not zero-shot: ... was trained on ..." (a section of report.md)
      "folds": [
        {"fold": "fold_1", "n_train": 4290, "n_test": 1241,
         "test_speakers": ["Ses01F", "Ses01M"],
@@ -321,6 +322,10 @@ def _markdown(results, summary, systems, folds, png_names):
         about.append(f"with zsfuse {results['zsfuse_version']}")
     about = f"{' '.join(about)}. " if about else ""
     out += [f"{about}{_facts(results, k)}; speaker-independent: no test speaker of a fold is in its training set.", ""]
+
+    caveats = results.get("caveats") or []
+    if caveats:
+        out += ["## Caveats", "", *(f"- **{c}**" for c in caveats), ""]
 
     out += ["## Summary", ""]
     out += [

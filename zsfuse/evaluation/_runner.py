@@ -19,13 +19,14 @@ and a second run encodes nothing. The folds then read the store.
 from __future__ import annotations
 
 import time
+import warnings
 from datetime import datetime, timezone
 
 import numpy as np
 
 from .._defaults import DEFAULT_CLAP_MODEL, DEFAULT_FM_MODEL
 from .._json import jsonable
-from ..exceptions import EvaluationError
+from ..exceptions import EvaluationError, TrainingDataWarning
 
 __all__ = ["DEFAULT_GRID", "SYSTEMS", "EvaluationError", "evaluate", "preflight", "resolve_grid"]
 
@@ -119,7 +120,14 @@ def preflight(pipe, grid):
             from ..backends import check_clap_model
 
             zs = steps["zs"]
-            check_clap_model(zs.model, version=zs.version, revision=zs.revision)  # found, and a CLAP model
+            check_clap_model(  # found, a model of a registered family, with options it takes
+                zs.model,
+                version=zs.version,
+                text_model=zs.text_model,
+                revision=zs.revision,
+                trust_remote_code=zs.trust_remote_code,
+                backend_options=zs.backend_options,
+            )
         try:
             steps["zs"].check_settings()  # also opens the disk cache: an unusable one fails (CacheError)
             steps["fm"].fit(None)  # reads the model's configuration, not its weights
@@ -244,6 +252,7 @@ def evaluate(
     chosen = _select_folds(dataset, folds)
     _check_folds(dataset, chosen)
     preflight(pipe, grid)
+    caveats = training_data_caveats(clap, dataset)
 
     paths = list(dataset.paths)
     labels = np.asarray(dataset.labels, dtype=object)
@@ -289,6 +298,7 @@ def evaluate(
         },
         "environment": environment,
         "systems": list(SYSTEMS),
+        "caveats": caveats,
         "folds": fold_results,
     }
     results["summary"] = build_summary(results)
@@ -473,6 +483,27 @@ def _fit_zs_fuse(pipe, grid, X, y, groups, inner_folds, n_jobs):
 
 
 # -- checks and records -----------------------------------------------------------------------------
+
+
+def training_data_caveats(clap, dataset):
+    """Warn (:class:`~zsfuse.TrainingDataWarning`) and return the caveats when ``dataset`` trained ``clap``.
+
+    The corpus is known by the dataset's name and, for EmoBox metadata, its
+    EmoBox name; the facts come from the backend registry.
+
+    Returns
+    -------
+    list of str
+        Empty when the zero-shot system is zero-shot on this corpus.
+    """
+    from ..backends import not_zero_shot
+
+    info = dict(getattr(dataset, "info", {}) or {})
+    caveat = not_zero_shot(clap, [dataset.name, info.get("emobox_dataset"), info.get("corpus")])
+    if caveat is None:
+        return []
+    warnings.warn(caveat, TrainingDataWarning, stacklevel=3)
+    return [caveat]
 
 
 def _select_folds(dataset, folds):

@@ -32,17 +32,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._speech_families import SPEECH_FAMILIES
 from ..exceptions import ModelKindError, UnsupportedModelError
 from ..models import autocast, get_model, load_pretrained, model_fingerprint, read_model_type, resolve_model_path
 from ._chunking import FrameGeometry, plan_batches
 from ._pooling import FrameStats
 
 #: ``config.model_type`` values of the wav2vec 2.0 family.
-SSL_MODEL_TYPES = ("wav2vec2", "wavlm", "hubert", "data2vec-audio", "unispeech", "unispeech-sat")
+SSL_MODEL_TYPES = {f.name: f for f in SPEECH_FAMILIES}["ssl"].model_types
 #: ``config.model_type`` values read as a Whisper encoder.
-WHISPER_MODEL_TYPES = ("whisper",)
+WHISPER_MODEL_TYPES = {f.name: f for f in SPEECH_FAMILIES}["whisper"].model_types
 #: Every supported ``config.model_type``.
-SUPPORTED_MODEL_TYPES = SSL_MODEL_TYPES + WHISPER_MODEL_TYPES
+SUPPORTED_MODEL_TYPES = tuple(t for family in SPEECH_FAMILIES for t in family.model_types)
 
 # Architectures whose outputs on a clip's frames do not depend on zero padding
 # after it when an attention mask is passed -- *if* their feature encoder uses

@@ -30,7 +30,18 @@ AUDIO_STEP_TYPES = (
 )
 
 #: The parameters :func:`inspect` reports for each audio step, in order.
-STEP_FIELDS = ("model", "revision", "version", "text_model", "trust_remote_code", "device", "cache_dir")
+STEP_FIELDS = (
+    "model",
+    "revision",
+    "version",
+    "text_model",
+    "backend_options",
+    "trust_remote_code",
+    "device",
+    "cache_dir",
+)
+#: ``backend_options`` keys whose values name a model folder, file or hub id (reported by ``models``).
+MODEL_OPTIONS = ("text_model", "tokenizer", "audio_model")
 #: What a refused or unreadable file's message tells the user to do.
 REFUSED_FIX = "Check the path, or re-save the pipeline with zsfuse.save(pipe, path) where it was made."
 #: How a caller opts in to a file that sets ``trust_remote_code`` (named in every message about it).
@@ -66,6 +77,9 @@ class AudioStepInfo:
         MS-CLAP version (zero-shot transformer only).
     text_model : object
         MS-CLAP text tower id/folder (zero-shot transformer only).
+    backend_options : object
+        Options of the audio-language model's family (zero-shot transformer
+        only); some name further models (a tokenizer, a text or audio tower).
     trust_remote_code : object
         Whether the model may run Python code it ships; anything but False or
         None makes :func:`load` refuse the file unless the caller opts in.
@@ -83,6 +97,7 @@ class AudioStepInfo:
     revision: object = None
     version: object = None
     text_model: object = None
+    backend_options: object = None
     trust_remote_code: object = None
     device: object = None
     cache_dir: object = None
@@ -149,10 +164,11 @@ class SavedFileInfo:
 
     @property
     def models(self) -> tuple:
-        """Distinct model ids/paths of the steps (``model`` and ``text_model``), in order."""
+        """Distinct model ids/paths of the steps (``model``, ``text_model``, models named in ``backend_options``)."""
         seen = []
         for step in self.steps:
-            for value in (step.model, step.text_model):
+            options = step.backend_options if isinstance(step.backend_options, dict) else {}
+            for value in (step.model, step.text_model, *(options.get(k) for k in MODEL_OPTIONS)):
                 if value is not None and value not in seen:
                     seen.append(value)
         return tuple(seen)
@@ -213,7 +229,7 @@ class SavedFileInfo:
                 )
                 for name in STEP_FIELDS:
                     value = getattr(step, name)
-                    if value is None and name in ("version", "text_model"):
+                    if value is None and name in ("version", "text_model", "backend_options"):
                         continue
                     lines.append(f"      {name:<18} {show_value(value)}")
         for note in self.notes:

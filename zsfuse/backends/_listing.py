@@ -1,0 +1,92 @@
+"""``zsfuse.list_backends()``: every model family zsfuse reads, from the two registries."""
+
+from __future__ import annotations
+
+from .._speech_families import SPEECH_FAMILIES
+from ._registry import registered_families
+
+__all__ = ["list_backends", "backends_help"]
+
+
+def list_backends(kind=None) -> list:
+    """Every model family zsfuse can load, as plain dicts (one per family).
+
+    Zero-shot (audio-language) families come from the backend registry
+    (:mod:`zsfuse.backends`), speech foundation model families from the FM
+    registry; the CLI's help and ``docs/zero_shot.md`` are written from the same
+    entries.
+
+    Parameters
+    ----------
+    kind : {"zero-shot", "fm"}, optional
+        Only one kind (default: both).
+
+    Returns
+    -------
+    list of dict
+        Keys: ``kind``, ``family``, ``title``, ``summary``, ``models`` (released
+        names), ``sampling_rate``, ``window``, ``pooling``; zero-shot families
+        also ``prefixes``, ``options`` (name -> description), ``audio_repeats``,
+        ``pad_mode``, ``needs`` and ``training_data`` (model -> corpora, source);
+        FM families ``model_types``.
+
+    Examples
+    --------
+    >>> import zsfuse
+    >>> [b["family"] for b in zsfuse.list_backends("zero-shot")][:2]
+    ['msclap', 'hf-clap']
+    >>> "wavlm" in zsfuse.list_backends("fm")[0]["model_types"]
+    True
+    """
+    if kind not in (None, "zero-shot", "fm"):
+        raise ValueError(f"kind must be None, 'zero-shot' or 'fm', got {kind!r}.")
+    rows = []
+    if kind in (None, "zero-shot"):
+        for f in registered_families():
+            rows.append(
+                {
+                    "kind": "zero-shot",
+                    "family": f.name,
+                    "title": f.title,
+                    "summary": f.summary,
+                    "prefixes": list(f.prefixes),
+                    "models": [m.name for m in f.known_models],
+                    "options": dict(f.options),
+                    "sampling_rate": f.sampling_rate,
+                    "window": f.window,
+                    "pooling": f.pooling,
+                    "audio_repeats": f.audio_repeats,
+                    "pad_mode": f.pad_mode,
+                    "needs": f.needs,
+                    "training_data": {
+                        m.name: {"corpora": list(m.training_corpora), "source": m.source, "licence": m.licence}
+                        for m in f.known_models
+                    },
+                }
+            )
+    if kind in (None, "fm"):
+        for f in SPEECH_FAMILIES:
+            rows.append(
+                {
+                    "kind": "fm",
+                    "family": f.name,
+                    "title": f.title,
+                    "summary": f.summary,
+                    "models": list(f.examples),
+                    "model_types": list(f.model_types),
+                    "sampling_rate": f.sampling_rate,
+                    "window": f.window,
+                    "pooling": f.pooling,
+                }
+            )
+    return rows
+
+
+def backends_help(kind) -> str:
+    """A few lines for the CLI's ``--help``: each family, its prefix and released models."""
+    lines = []
+    for row in list_backends(kind):
+        models = ", ".join(row["models"]) or "files and folders"
+        prefix = f" [{row['family']}:]" if kind == "zero-shot" else ""
+        lines.append(f"{row['title']}{prefix}: {models}")
+    return "; ".join(lines)
