@@ -8,7 +8,15 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["ClapFamily", "KnownModel", "ResolvedModel", "checkpoint_keys", "state_dict_of"]
+__all__ = [
+    "ClapFamily",
+    "KnownModel",
+    "ResolvedModel",
+    "checkpoint_keys",
+    "describe_config",
+    "read_config_json",
+    "state_dict_of",
+]
 
 
 @dataclass(frozen=True)
@@ -174,3 +182,28 @@ def state_dict_of(obj) -> dict:
                 return dict(inner)
         return dict(obj)
     return {}
+
+
+def read_config_json(path):
+    """A folder's ``config.json`` as a dict (empty when absent or unreadable). Plain JSON, no code."""
+    import json
+
+    try:
+        with open(os.path.join(os.fspath(path), "config.json"), encoding="utf-8") as f:
+            config = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
+def describe_config(config):
+    if not config:
+        return "no config.json"
+    parts = []
+    if isinstance(config.get("model_type"), str):
+        parts.append(f"model_type {config['model_type']!r}")
+    if isinstance(config.get("auto_map"), Mapping):
+        parts.append(f"auto_map {dict(config['auto_map'])}")
+    if isinstance(config.get("architectures"), list):
+        parts.append(f"architectures {config['architectures']}")
+    return "a config.json with " + (", ".join(parts) if parts else "no model_type, auto_map or architectures")

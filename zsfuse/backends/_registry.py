@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 from ..exceptions import ModelKindError, ModelNotFoundError
 from ._families import BUILTIN_FAMILIES
-from ._family import ClapFamily, KnownModel, ResolvedModel, checkpoint_keys
+from ._family import ClapFamily, KnownModel, ResolvedModel, checkpoint_keys, describe_config, read_config_json
 
 __all__ = [
     "ClapFamily",
@@ -109,31 +109,6 @@ def split_prefix(model):
     return None, name
 
 
-def _config_of(path):
-    """A folder's ``config.json`` as a dict (empty when absent or unreadable). Plain JSON, no code."""
-    import json
-
-    try:
-        with open(os.path.join(os.fspath(path), "config.json"), encoding="utf-8") as f:
-            config = json.load(f)
-    except (OSError, ValueError):
-        return {}
-    return config if isinstance(config, dict) else {}
-
-
-def _describe_config(config):
-    if not config:
-        return "no config.json"
-    parts = []
-    if isinstance(config.get("model_type"), str):
-        parts.append(f"model_type {config['model_type']!r}")
-    if isinstance(config.get("auto_map"), Mapping):
-        parts.append(f"auto_map {dict(config['auto_map'])}")
-    if isinstance(config.get("architectures"), list):
-        parts.append(f"architectures {config['architectures']}")
-    return "a config.json with " + (", ".join(parts) if parts else "no model_type, auto_map or architectures")
-
-
 def _describe_keys(keys, n=6):
     shown = sorted(keys)[:n]
     more = f" and {len(keys) - n} more" if len(keys) > n else ""
@@ -144,11 +119,11 @@ def _by_content(path, name):
     """The family whose recogniser accepts the file or folder at ``path`` (None if none), and what it holds."""
     families = registered_families()
     if os.path.isdir(path):
-        config = _config_of(path)
+        config = read_config_json(path)
         for family in families:
             if family.recognise_config is not None and family.recognise_config(config):
-                return family, _describe_config(config)
-        return None, _describe_config(config)
+                return family, describe_config(config)
+        return None, describe_config(config)
     try:
         keys = checkpoint_keys(path)
     except ValueError:  # pickled objects besides tensors: refused, with the reason
