@@ -274,3 +274,15 @@ def test_the_command_help_names_the_registered_families(capsys):
         run_cli(capsys, "zero-shot", "--help")
     out = capsys.readouterr().out
     assert "MS-CLAP [msclap:]: msclap-2023, msclap-2022" in " ".join(out.split())
+
+
+def test_the_docs_tables_are_the_registry():
+    from pathlib import Path
+
+    from zsfuse.backends import families_markdown
+
+    text = (Path(__file__).parents[1] / "docs" / "zero_shot.md").read_text()
+    between = text.split("<!-- families:start -->\n", 1)[1].split("<!-- families:end -->", 1)[0]
+    assert between == families_markdown(), "docs/zero_shot.md is out of date: run python docs/update_tables.py"
+    for family in _registry.registered_families():
+        assert f"{family.title} (`{family.name}:" in between

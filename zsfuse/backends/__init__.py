@@ -5,7 +5,7 @@ small interface (:class:`~zsfuse.backends.ClapBackend`), one registry
 
 from ._base import ClapBackend
 from ._family import ClapFamily, KnownModel
-from ._listing import backends_help, list_backends
+from ._listing import backends_help, families_markdown, list_backends
 from ._registry import get_family, registered_families, resolve_clap_model
 from ._select import (
     check_backend_options,
@@ -25,6 +25,7 @@ __all__ = [
     "check_backend_options",
     "check_clap_model",
     "clap_backend_kind",
+    "families_markdown",
     "get_family",
     "known_clap_models",
     "list_backends",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .._speech_families import SPEECH_FAMILIES
 from ._registry import registered_families
 
-__all__ = ["list_backends", "backends_help"]
+__all__ = ["backends_help", "families_markdown", "list_backends"]
 
 
 def list_backends(kind=None) -> list:
@@ -90,3 +90,50 @@ def backends_help(kind) -> str:
         prefix = f" [{row['family']}:]" if kind == "zero-shot" else ""
         lines.append(f"{row['title']}{prefix}: {models}")
     return "; ".join(lines)
+
+
+def _cell(text):
+    return str(text).replace("|", "\\|").replace("\n", " ") or "—"
+
+
+def families_markdown() -> str:
+    """The two Markdown tables of ``docs/zero_shot.md`` ("Models"), written from the registry.
+
+    The first has one row per family (prefix, released models, rate, input,
+    pooling, what ``audio_repeats`` and ``pad_mode`` do, options, what it
+    needs); the second one row per released model (licence, the emotion or
+    speech corpora in its training data with the source, published zero-shot
+    figures). ``tests/test_docs.py`` checks that the docs hold exactly this.
+
+    Returns
+    -------
+    str
+    """
+    head = ["Family (prefix)", "Released models", "Rate", "Input", "Pooling"]
+    head += ["`audio_repeats`", "`pad_mode`", "`backend_options`", "Needs"]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for f in registered_families():
+        models = ", ".join(f"`{m.name}`" for m in f.known_models) or "checkpoint files"
+        options = "; ".join(f"`{k}`: {v}" for k, v in f.options.items()) or "none"
+        rate = f"{f.sampling_rate / 1000:g} kHz" if f.sampling_rate else ""
+        row = [
+            f"{f.title} (`{'`, `'.join(p + ':' for p in f.prefixes)}`)",
+            models,
+            rate,
+            f.window,
+            f.pooling,
+            f.audio_repeats,
+            f.pad_mode,
+            options,
+            f.needs,
+        ]
+        lines.append("| " + " | ".join(_cell(c) for c in row) + " |")
+    head = ["Released model", "Licence", "Emotion or speech corpora in its training data", "Source"]
+    head += ["Published zero-shot figures"]
+    lines += ["", "| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for f in registered_families():
+        for m in f.known_models:
+            corpora = ", ".join(m.training_corpora) or "none documented"
+            row = [f"`{m.name}`", m.licence, corpora + (f" ({m.note})" if m.note else ""), m.source, m.figures]
+            lines.append("| " + " | ".join(_cell(c) for c in row) + " |")
+    return "\n".join(lines) + "\n"

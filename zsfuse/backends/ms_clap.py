@@ -312,7 +312,7 @@ FAMILY = ClapFamily(
         "text_model": "folder or hub id of the text tower (default: the one the version's config names)",
     },
     sampling_rate=44100,
-    window="fixed: 7 s (2022), 5 s (2023)",
+    window="fixed: 7 s (2023), 5 s (2022)",
     pooling="the audio tower's clip embedding; text: CLS (BERT) or last token (GPT-2)",
     audio_repeats="tiles the clip; identical input while the tiled clip fits the window (loop-to-fill)",
     pad_mode="model = loop to fill ('repeat'); 'repeatpad' and 'zero' change the input",
