@@ -14,7 +14,8 @@ installed version of torch and transformers). Builders run inside
 ``torch.random.fork_rng``, so they leave the global torch random state alone.
 
 One module per concern: ``_tokenizers`` (offline BPE and WordPiece
-vocabularies), ``_clap`` (tiny transformers CLAP), ``_speech`` (tiny WavLM,
+vocabularies), ``_clap`` (tiny transformers CLAP), ``_clsp`` (a tiny CLSP-style
+model folder whose code ships in it, loaded with ``trust_remote_code``), ``_speech`` (tiny WavLM,
 HuBERT, wav2vec 2.0, data2vec-audio and Whisper), ``_msclap`` (tiny msclap),
 ``_audio`` (generated audio), ``_corpus`` (labelled clip folders and the demo
 corpus), ``_build`` (the seeded random state and output folder every builder
@@ -38,6 +39,8 @@ from ._clap import TINY_CLAP_LOGIT_SCALE_A as TINY_CLAP_LOGIT_SCALE_A
 from ._clap import TINY_CLAP_LOGIT_SCALE_T as TINY_CLAP_LOGIT_SCALE_T
 from ._clap import TINY_CLAP_PROJECTION_DIM as TINY_CLAP_PROJECTION_DIM
 from ._clap import make_tiny_clap
+from ._clsp import TINY_CLSP_EMBED_DIM as TINY_CLSP_EMBED_DIM
+from ._clsp import make_tiny_clsp
 from ._corpus import make_audio_tree, write_demo_corpus
 from ._msclap import TINY_MSCLAP_TEXT_DIM as TINY_MSCLAP_TEXT_DIM
 from ._msclap import TinyMSCLAP, make_tiny_msclap, msclap_reference_wrapper
@@ -54,6 +57,7 @@ __all__ = [
     "chirp",
     "make_audio_tree",
     "make_tiny_clap",
+    "make_tiny_clsp",
     "make_tiny_data2vec",
     "make_tiny_hubert",
     "make_tiny_msclap",
