@@ -124,6 +124,10 @@ def _by_content(path, name):
             if family.recognise_config is not None and family.recognise_config(config):
                 return family, describe_config(config)
         return None, describe_config(config)
+    from ..models import is_torch_checkpoint_file
+
+    if not is_torch_checkpoint_file(path):
+        return None, "a file that is not a torch checkpoint (torch.save writes a zip archive or a pickle)"
     try:
         keys = checkpoint_keys(path)
     except ValueError:  # pickled objects besides tensors: refused, with the reason

@@ -92,9 +92,18 @@ def check_backend_options(model, backend_options=None, *, version=None, text_mod
     family = family or family_of_known_model(name)
     if family is None:
         return
-    if set(options) & {"version", "text_model"} and "version" not in family.options:
-        raise ValueError(f"version and text_model apply to MS-CLAP models only; {name!r} is a {family.title} model.")
+    _check_shortcuts(family, name, options)
     check_options(family, options)
+
+
+def _check_shortcuts(family, model, options):
+    """The MS-CLAP shortcuts (``version``, ``text_model``) named as such when the family takes neither."""
+    foreign = [k for k in ("version", "text_model") if k in options and k not in family.options]
+    if foreign:
+        raise ValueError(
+            f"version and text_model apply to MS-CLAP models only (got {', '.join(foreign)}); {model!r} is a "
+            f"{family.title} model, whose backend_options are: {', '.join(family.options) or 'none'}."
+        )
 
 
 def _locate(resolved, revision, options):
@@ -109,10 +118,7 @@ def _locate(resolved, revision, options):
 def _prepare(model, revision, trust_remote_code, options):
     resolved = resolve_clap_model(model, revision=revision, options=options)
     family = resolved.family
-    if set(options) & {"version", "text_model"} and "version" not in family.options:
-        raise ValueError(
-            f"version and text_model apply to MS-CLAP models only; {resolved.model!r} is a {family.title} model."
-        )
+    _check_shortcuts(family, resolved.model, options)
     options = check_options(family, options)
     if os.path.exists(resolved.model):  # a forced family must fit the content (before its own locate)
         check_forced(resolved, resolved.model)

@@ -5,7 +5,7 @@ checkpoint loading (``_checkpoint``) and optional dependencies (``_extras``).
 Backend adapters live beside it, one module each."""
 
 from ._cache import cached_models, clear_model_cache, get_model
-from ._checkpoint import load_torch_checkpoint, model_fingerprint
+from ._checkpoint import is_torch_checkpoint_file, load_torch_checkpoint, model_fingerprint
 from ._device import DTYPE_NAMES, autocast, resolve_device, resolve_dtype
 from ._extras import require_extra
 from ._hub import (
@@ -24,6 +24,7 @@ __all__ = [
     "get_model",
     "is_offline",
     "load_pretrained",
+    "is_torch_checkpoint_file",
     "load_torch_checkpoint",
     "model_fingerprint",
     "model_not_found_error",

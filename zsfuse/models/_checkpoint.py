@@ -76,8 +76,14 @@ def load_torch_checkpoint(path, what="checkpoint"):
     ModelNotFoundError
         If the file does not exist.
     ValueError
-        If it holds pickled objects other than tensors and plain containers:
-        zsfuse does not execute pickled code from checkpoints.
+        If it holds pickled objects other than tensors, plain containers and
+        numpy number scalars: zsfuse does not execute pickled code from checkpoints.
+
+    Notes
+    -----
+    Numpy number scalars (e.g. a learning rate saved with the optimizer state,
+    as LAION-CLAP's training code does) are allowed: unpickling one needs only
+    numpy's scalar constructor and a dtype, which build numbers and run no code.
     """
     import torch
 
@@ -85,7 +91,8 @@ def load_torch_checkpoint(path, what="checkpoint"):
     if not os.path.isfile(path):
         raise ModelNotFoundError(f"{what} {path!r} does not exist.")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with torch.serialization.safe_globals(_numpy_scalar_globals()):
+            return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         if "weights_only" in str(exc) or "Unsupported global" in str(exc):
             raise ValueError(
@@ -93,3 +100,29 @@ def load_torch_checkpoint(path, what="checkpoint"):
                 f"with weights_only=True and will not run them. Re-save it as a plain state dict. ({exc})"
             ) from exc
         raise
+
+
+def _numpy_scalar_globals():
+    """What unpickling a numpy number scalar needs: the scalar constructor and the number dtypes."""
+    import numpy as np
+
+    try:
+        from numpy._core.multiarray import scalar
+    except ImportError:  # numpy < 2
+        from numpy.core.multiarray import scalar
+    dtypes = [type(np.dtype(c)) for c in ("f2", "f4", "f8", "i4", "i8", "u1", "?")]
+    return [np.dtype, *dtypes, (scalar, "numpy.core.multiarray.scalar"), (scalar, "numpy._core.multiarray.scalar")]
+
+
+def is_torch_checkpoint_file(path) -> bool:
+    """Whether a file starts as ``torch.save`` writes one: a zip archive, or a legacy pickle.
+
+    Read from its first bytes only, so a JSON, text or audio file is told apart
+    before torch sees it.
+    """
+    try:
+        with open(os.fspath(path), "rb") as f:
+            head = f.read(4)
+    except OSError:
+        return False
+    return head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"
