@@ -7,7 +7,7 @@ these at import.
 
 from __future__ import annotations
 
-from . import hf_clap, ms_clap
+from . import clsp, hf_clap, laion_ckpt, ms_clap, paraclap
 
 #: The built-in families, in the order of ``zsfuse.list_backends()`` and the docs table.
-BUILTIN_FAMILIES = (ms_clap.FAMILY, hf_clap.FAMILY)
+BUILTIN_FAMILIES = (ms_clap.FAMILY, hf_clap.FAMILY, laion_ckpt.FAMILY, clsp.FAMILY, paraclap.FAMILY)

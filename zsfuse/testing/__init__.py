@@ -15,7 +15,9 @@ installed version of torch and transformers). Builders run inside
 
 One module per concern: ``_tokenizers`` (offline BPE and WordPiece
 vocabularies), ``_clap`` (tiny transformers CLAP), ``_clsp`` (a tiny CLSP-style
-model folder whose code ships in it, loaded with ``trust_remote_code``), ``_speech`` (tiny WavLM,
+model folder whose code ships in it, loaded with ``trust_remote_code``),
+``_laion_ckpt`` (a tiny CLAP saved as LAION-CLAP's training code saves it),
+``_paraclap`` (a tiny ParaCLAP checkpoint with its wav2vec 2.0 and BERT folders), ``_speech`` (tiny WavLM,
 HuBERT, wav2vec 2.0, data2vec-audio and Whisper), ``_msclap`` (tiny msclap),
 ``_audio`` (generated audio), ``_corpus`` (labelled clip folders and the demo
 corpus), ``_build`` (the seeded random state and output folder every builder
@@ -42,8 +44,11 @@ from ._clap import make_tiny_clap
 from ._clsp import TINY_CLSP_EMBED_DIM as TINY_CLSP_EMBED_DIM
 from ._clsp import make_tiny_clsp
 from ._corpus import make_audio_tree, write_demo_corpus
+from ._laion_ckpt import TinyLaionCheckpoint, make_tiny_laion_checkpoint
 from ._msclap import TINY_MSCLAP_TEXT_DIM as TINY_MSCLAP_TEXT_DIM
 from ._msclap import TinyMSCLAP, make_tiny_msclap, msclap_reference_wrapper
+from ._paraclap import TINY_PARACLAP_EMBED_DIM as TINY_PARACLAP_EMBED_DIM
+from ._paraclap import TinyParaCLAP, make_tiny_paraclap
 from ._speech import (
     make_tiny_data2vec,
     make_tiny_hubert,
@@ -53,14 +58,18 @@ from ._speech import (
 )
 
 __all__ = [
+    "TinyLaionCheckpoint",
     "TinyMSCLAP",
+    "TinyParaCLAP",
     "chirp",
     "make_audio_tree",
     "make_tiny_clap",
     "make_tiny_clsp",
     "make_tiny_data2vec",
     "make_tiny_hubert",
+    "make_tiny_laion_checkpoint",
     "make_tiny_msclap",
+    "make_tiny_paraclap",
     "make_tiny_wav2vec2",
     "make_tiny_wavlm",
     "make_tiny_whisper",
