@@ -463,6 +463,10 @@ def test_report_cites_unknown_local_models_and_corpus_as_their_own(tmp_path):
         ("clap", "/ckpt/CLAP_weights_2022.pth", "msclap-2022:ab:text=cd", "MS-CLAP 2022"),
         ("clap", "laion/clap-htsat-unfused", "hf-clap:models:laion/clap-htsat-unfused@0a1b", "LAION-CLAP"),
         ("clap", "/models/clap-folder", "hf-clap:0123abcd", "LAION-CLAP"),  # a transformers ClapModel
+        ("clap", "/models/630k-audioset-best.pt", "laion-ckpt:ab:tok=cd", "LAION-CLAP"),  # LAION's training code
+        ("clap", "reclap:/models/reclap_base.pt", "laion-ckpt:ab:tok=cd", "ReCLAP"),  # same family, named ReCLAP
+        ("clap", "yfyeung/CLSP", "clsp:models:yfyeung/CLSP@0a1b", "CLSP"),
+        ("clap", "/models/best.pth.tar", "paraclap:ab:audio=cd:text=ef", "ParaCLAP"),
         ("fm", "facebook/hubert-large-ll60k", None, "HuBERT"),
         ("fm", "facebook/wav2vec2-base", "wav2vec2:models:facebook/wav2vec2-base@ff", "wav2vec 2.0"),
         ("fm", "facebook/data2vec-audio-base", "data2vec-audio:0a1b", "data2vec"),

@@ -105,9 +105,36 @@ REFERENCES = (
         "Large-scale Contrastive Language-Audio Pretraining with Feature Fusion and Keyword-to-Caption "
         "Augmentation. In Proc. IEEE ICASSP 2023. arXiv:2211.06687.",
         "clap",
-        tags=("hf-clap",),
+        tags=("hf-clap", "laion-ckpt"),
         ids=r"^laion/",
-    ),  # every transformers ClapModel has LAION-CLAP's architecture
+    ),  # every transformers ClapModel has LAION-CLAP's architecture, and its training code wrote laion-ckpt files
+    Reference(
+        "reclap",
+        "ReCLAP",
+        "S. Ghosh, S. Kumar, C. K. R. Evuru, O. Nieto, R. Duraiswami and D. Manocha. ReCLAP: Improving "
+        "Zero Shot Audio Classification by Describing Sounds. arXiv:2409.09213, 2024.",
+        "clap",
+        tags=("laion-ckpt",),
+        ids=r"reclap",
+    ),  # a LAION-CLAP training checkpoint named (or forced with reclap:) as ReCLAP's
+    Reference(
+        "clsp",
+        "CLSP",
+        "Y. Yang et al. Towards Fine-Grained and Multi-Granular Contrastive Language-Speech Pre-training. "
+        "arXiv:2601.03065, 2026.",
+        "clap",
+        tags=("clsp",),
+        ids=r"clsp",
+    ),
+    Reference(
+        "paraclap",
+        "ParaCLAP",
+        "X. Jing, A. Triantafyllopoulos and B. W. Schuller. ParaCLAP -- Towards a general language-audio model "
+        "for computational paralinguistic tasks. In Proc. Interspeech 2024. arXiv:2406.07203.",
+        "clap",
+        tags=("paraclap",),
+        ids=r"paraclap",
+    ),
     Reference(
         "wavlm",
         "WavLM",
@@ -228,10 +255,20 @@ def _squash(name):
 
 
 def _model_reference(kind, record):
-    """The entry of a model: by its fingerprint's family tag first (what was loaded), else by its id."""
+    """The entry of a model: by its fingerprint's family tag (what was loaded) and its id, then either alone.
+
+    Tag and id together pick a model within a family (a ReCLAP file among
+    LAION-CLAP training checkpoints); the tag alone, the family; the id alone,
+    a model whose fingerprint carries no known tag.
+    """
     tag = str(record.get("fingerprint") or "").split(":", 1)[0]
+    model = str(record["model"])
     candidates = [reference for reference in REFERENCES if reference.kind == kind]
-    found = [r for r in candidates if tag in r.tags] or [r for r in candidates if r.matches_id(str(record["model"]))]
+    found = (
+        [r for r in candidates if tag in r.tags and r.matches_id(model)]
+        or [r for r in candidates if tag in r.tags]
+        or [r for r in candidates if r.matches_id(model)]
+    )
     return found[0] if found else None
 
 
