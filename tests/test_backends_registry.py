@@ -166,6 +166,7 @@ def test_a_variable_length_model_gets_each_clip_as_it_is(register):
     zs = CLAPZeroShotTransformer(model="variable:any", labels=("a", "b"), sampling_rate=16000, long_audio="mean")
     zs.fit()
     backend = zs._backend()  # the process-wide instance the transformer uses
+    backend.received.clear()
     zs.transform(clips)
     # short clips untouched; the 2.5 s clip cut into 1 s windows, the last one aligned to its end
     assert backend.received == [4000, 9600, 16000, 16000, 16000]
@@ -180,8 +181,21 @@ def test_a_variable_length_model_gets_each_clip_as_it_is(register):
     ).fit()
     capped = tuned._backend()
     assert capped is not backend  # options key the process-wide model cache
+    capped.received.clear()
     tuned.set_params(pad_mode="zero").fit().transform(clips[:1])
     assert capped.received == [8000]  # filled up to the longest input
+
+
+def test_variable_length_segments_are_batched_by_length_and_returned_in_order(register):
+    register(_variable_family())
+    clips = [speechlike(s, 16000, seed=i) for i, s in enumerate((0.9, 0.2, 0.7, 0.1, 0.5))]
+    zs = CLAPZeroShotTransformer(model="variable:any", labels=("a", "b"), sampling_rate=16000, batch_size=2).fit()
+    backend = zs._backend()
+    backend.received.clear()  # the process keeps one model per settings, across tests
+    together = zs.transform(clips)
+    assert backend.received == sorted(backend.received) == [1600, 3200, 8000, 11200, 14400]  # least padding
+    alone = np.vstack([zs.transform([c]) for c in clips])
+    np.testing.assert_allclose(together, alone, rtol=1e-6)  # each row is its own clip's, whatever the grouping
 
 
 def test_a_released_model_can_record_its_training_corpora(register):

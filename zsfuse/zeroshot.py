@@ -425,10 +425,13 @@ class CLAPZeroShotTransformer(AudioTransformer):
                 )
                 for c in batch
             ]
-            # a variable-length model takes each segment as it is; a fixed-window one a 2-D batch
-            flat = [row for stack in stacks for row in stack] if backend.variable_length else np.concatenate(stacks)
-            parts = [backend.embed_audio(flat[s : s + self.batch_size]) for s in range(0, len(flat), self.batch_size)]
-            embedded = np.concatenate(parts)
+            if backend.variable_length:  # each segment as it is, batched by length (least padding)
+                embedded = _embed_by_length(backend, [row for stack in stacks for row in stack], self.batch_size)
+            else:  # fixed windows: one 2-D array
+                flat = np.concatenate(stacks)
+                embedded = np.concatenate(
+                    [backend.embed_audio(flat[s : s + self.batch_size]) for s in range(0, len(flat), self.batch_size)]
+                )
             out, start = [], 0
             for stack in stacks:
                 rows = embedded[start : start + len(stack)]
@@ -477,3 +480,21 @@ class CLAPZeroShotTransformer(AudioTransformer):
         tags = super().__sklearn_tags__()
         tags.requires_fit = True
         return tags
+
+
+def _embed_by_length(backend, segments, batch_size):
+    """Embed variable-length segments in batches of similar length; rows in the input order.
+
+    A variable-length adapter pads a batch to its longest segment, so sorting
+    by length first keeps padding (wasted compute) small; the result does not
+    depend on the grouping (the adapters mask padding).
+    """
+    order = sorted(range(len(segments)), key=lambda i: segments[i].shape[0])
+    out = None
+    for s in range(0, len(order), batch_size):
+        chosen = order[s : s + batch_size]
+        rows = backend.embed_audio([segments[i] for i in chosen])
+        if out is None:
+            out = np.zeros((len(segments), rows.shape[1]), dtype=np.float32)
+        out[chosen] = rows
+    return out
