@@ -11,7 +11,18 @@ of 2-8 s. Printed, measured in this one run:
   (the floor: no decoding, no feature extraction);
 * zsfuse's second pass (every embedding from the store).
 
+The other families (``--families``), each against its raw batched forward at
+its best batch size (1, 4 or 16, sorted by length for variable-length models):
+
+* ``laion-ckpt``: the same full-size CLAP saved as LAION-CLAP's training code
+  saves it (``state_dict`` under the training names), converted in memory;
+* ``paraclap``: ParaCLAP's full size (a 12-layer wav2vec 2.0 large-robust audio
+  tower as audeering's, a BERT-base text tower, 1024/768 -> 768 heads);
+* ``clsp``: the test kit's CLSP-style model (CLSP's real architecture ships
+  with its weights), so its ratio measures zsfuse's overhead on a small model.
+
 Run: python benchmarks/bench_zero_shot.py [--clips 64] [--batch-size 16] [--pipeline-clips 16]
+     [--families hf-clap,msclap,laion-ckpt,paraclap,clsp] [--family-clips 16]
 """
 
 import argparse
@@ -161,6 +172,189 @@ def bench_msclap(workdir, n_clips, batch_size):
     ]
 
 
+RAW_BATCH_SIZES = (1, 4, 16)
+
+
+def best_raw(forward, items, sizes=RAW_BATCH_SIZES):
+    """The raw forward at its fastest batch size: (seconds, batch size). Items sorted by length first."""
+    items = sorted(items, key=len)
+    best = (float("inf"), None)
+    for size in sizes:
+        t, _ = timed(lambda size=size: [forward(items[s : s + size]) for s in range(0, len(items), size)])
+        best = min(best, (t, size))
+    return best
+
+
+def family_rows(name, n_clips, t_ours, t_cached, t_raw, raw_size):
+    ours = n_clips / t_ours
+    return [
+        (name, "zsfuse first pass", ours, 1.0),
+        (name, f"raw batched forward (best: batch {raw_size})", n_clips / t_raw, n_clips / t_raw / ours),
+        (name, "zsfuse cached pass", n_clips / t_cached, n_clips / t_cached / ours),
+    ]
+
+
+def time_zsfuse(zs, clips):
+    from zsfuse.store import clear_stores
+
+    zs.fit()
+    t_ours, ours = timed(lambda: zs.transform(clips), setup=lambda: (clear_stores(), zs.fit()))
+    t_cached, cached = timed(lambda: zs.transform(clips))
+    assert np.array_equal(ours, cached)
+    return t_ours, t_cached
+
+
+def bench_laion_ckpt(workdir, n_clips, batch_size):
+    import torch
+    from transformers import ClapFeatureExtractor, ClapModel
+
+    from zsfuse import CLAPZeroShotTransformer
+    from zsfuse.audio import window
+    from zsfuse.testing._laion_ckpt import training_state_dict
+
+    folder = full_size_clap(os.path.join(workdir, "clap-full-ckpt"))
+    model = ClapModel.from_pretrained(folder).eval()
+    checkpoint = os.path.join(workdir, "laion-full.pt")
+    torch.save({"state_dict": {f"module.{k}": v for k, v in training_state_dict(model).items()}}, checkpoint)
+    clips = make_clips(n_clips, 48000, seed=2)
+    zs = CLAPZeroShotTransformer(
+        model=checkpoint,
+        backend_options={"tokenizer": folder},
+        labels=LABELS,
+        batch_size=batch_size,
+        device="cpu",
+        sampling_rate=48000,
+    )
+    t_ours, t_cached = time_zsfuse(zs, clips)
+    fe = ClapFeatureExtractor.from_pretrained(folder)
+    feats = [fe([window(c, fe.nb_max_samples, "repeatpad")[0]], sampling_rate=48000)["input_features"] for c in clips]
+    feats = [torch.as_tensor(np.asarray(f)) for f in feats]
+
+    def forward(batch):
+        with torch.inference_mode():
+            model.get_audio_features(input_features=torch.cat(batch))
+
+    t_raw, size = best_raw(forward, feats)
+    return family_rows("laion-ckpt", n_clips, t_ours, t_cached, t_raw, size)
+
+
+def full_size_paraclap(folder):
+    """ParaCLAP's sizes with random weights: wav2vec 2.0 large-robust (12 layers), BERT-base, 768-d heads."""
+    import torch
+    from transformers import BertConfig, BertModel, Wav2Vec2Config, Wav2Vec2Model
+
+    from zsfuse.testing import make_tiny_paraclap
+
+    tiny = make_tiny_paraclap(os.path.join(folder, "tiny"))  # for its offline tokenizer files
+    audio_dir, text_dir = os.path.join(folder, "wav2vec2"), os.path.join(folder, "bert")
+    torch.manual_seed(0)
+    audio_config = Wav2Vec2Config(
+        hidden_size=1024,
+        num_hidden_layers=12,
+        num_attention_heads=16,
+        intermediate_size=4096,
+        feat_extract_norm="layer",
+        do_stable_layer_norm=True,
+        conv_bias=True,
+    )
+    audio = Wav2Vec2Model(audio_config).eval()
+    audio.save_pretrained(audio_dir)
+    import shutil
+
+    shutil.copy(os.path.join(tiny.audio_model, "preprocessor_config.json"), audio_dir)
+    with open(os.path.join(tiny.text_model, "vocab.txt")) as f:
+        vocab_size = len(f.read().split())
+    text = BertModel(BertConfig(vocab_size=vocab_size)).eval()
+    text.save_pretrained(text_dir)
+    for name in os.listdir(tiny.text_model):
+        if not name.endswith((".safetensors", ".bin")) and name != "config.json":
+            shutil.copy(os.path.join(tiny.text_model, name), text_dir)
+    state = {f"audio_branch.base.{k}": v for k, v in audio.state_dict().items()}
+    state.update({f"text_branch.base.{k}": v for k, v in text.state_dict().items()})
+    for head, width in (("audio_projection", 1024), ("text_projection", 768)):
+        state[f"{head}.linear1.weight"] = torch.randn(768, width) * 0.02
+        state[f"{head}.linear2.weight"] = torch.randn(768, 768) * 0.02
+        state[f"{head}.layer_norm.weight"] = torch.ones(768)
+        state[f"{head}.layer_norm.bias"] = torch.zeros(768)
+    state["logit_scale"] = torch.tensor(2.659)
+    checkpoint = os.path.join(folder, "best.pth.tar")
+    torch.save({k: v.contiguous() for k, v in state.items()}, checkpoint)
+    return checkpoint, {"audio_model": audio_dir, "text_model": text_dir}
+
+
+def bench_paraclap(workdir, n_clips, batch_size):
+    import torch
+
+    from zsfuse import CLAPZeroShotTransformer
+
+    checkpoint, options = full_size_paraclap(os.path.join(workdir, "paraclap"))
+    clips = make_clips(n_clips, 16000, seed=3)
+    zs = CLAPZeroShotTransformer(
+        model=checkpoint,
+        backend_options=options,
+        labels=LABELS,
+        batch_size=batch_size,
+        device="cpu",
+        sampling_rate=16000,
+    )
+    t_ours, t_cached = time_zsfuse(zs, clips)
+    net = zs._backend().model  # the plain torch modules: wav2vec 2.0, BERT, heads
+    base = net.audio_branch.base
+
+    def forward(batch):
+        lengths = torch.tensor([len(c) for c in batch])
+        x = torch.zeros(len(batch), int(lengths.max()))
+        for i, c in enumerate(batch):
+            x[i, : len(c)] = torch.from_numpy(c)
+        with torch.inference_mode():
+            if len(batch) == 1:
+                pooled = base(x).last_hidden_state.mean(1)
+            else:
+                mask = (torch.arange(x.shape[1])[None] < lengths[:, None]).long()
+                hidden = base(x, attention_mask=mask).last_hidden_state
+                frames = base._get_feat_extract_output_lengths(lengths)
+                valid = (torch.arange(hidden.shape[1])[None] < frames[:, None]).float()
+                pooled = (hidden * valid[..., None]).sum(1) / frames[:, None]
+            net.audio_projection(pooled)
+
+    t_raw, size = best_raw(forward, clips)
+    return family_rows("paraclap", n_clips, t_ours, t_cached, t_raw, size)
+
+
+def bench_clsp(workdir, n_clips, batch_size):
+    import torch
+
+    from zsfuse import CLAPZeroShotTransformer
+    from zsfuse.testing import make_tiny_clsp
+
+    folder = make_tiny_clsp(os.path.join(workdir, "clsp"))
+    clips = make_clips(n_clips, 16000, seed=4)
+    zs = CLAPZeroShotTransformer(
+        model=folder,
+        trust_remote_code=True,
+        labels=LABELS,
+        batch_size=batch_size,
+        device="cpu",
+        sampling_rate=16000,
+    )
+    t_ours, t_cached = time_zsfuse(zs, clips)
+    model = zs._backend().model
+
+    def forward(batch):
+        lengths = torch.tensor([len(c) for c in batch])
+        x = torch.zeros(len(batch), int(lengths.max()))
+        for i, c in enumerate(batch):
+            x[i, : len(c)] = torch.from_numpy(c)
+        with torch.inference_mode():
+            model(audio=x, audio_lens=lengths)
+
+    t_raw, size = best_raw(forward, clips)
+    return family_rows("clsp (tiny)", n_clips, t_ours, t_cached, t_raw, size)
+
+
+FAMILIES = ("hf-clap", "msclap", "laion-ckpt", "paraclap", "clsp")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clips", type=int, default=64)
@@ -168,20 +362,35 @@ def main():
     parser.add_argument(
         "--pipeline-clips", type=int, default=16, help="clips for the (slow) pipeline; its clips/s is per clip anyway"
     )
-    parser.add_argument("--skip-msclap", action="store_true")
+    parser.add_argument("--skip-msclap", action="store_true", help="same as leaving msclap out of --families")
+    parser.add_argument("--families", default=",".join(FAMILIES), help="comma-separated, of: " + ", ".join(FAMILIES))
+    parser.add_argument("--family-clips", type=int, default=16, help="clips for laion-ckpt, paraclap and clsp")
     parser.add_argument("--repeats", type=int, default=2, help="best of this many runs per system")
     args = parser.parse_args()
     global REPEATS
     REPEATS = args.repeats
     import torch
 
+    families = [f.strip() for f in args.families.split(",") if f.strip()]
+    unknown = sorted(set(families) - set(FAMILIES))
+    if unknown:
+        parser.error(f"unknown families {unknown}; choose from {FAMILIES}")
+    rows = []
     with tempfile.TemporaryDirectory() as workdir:
-        rows = bench_hf(workdir, args.clips, args.batch_size, args.pipeline_clips)
-        if not args.skip_msclap:
+        if "hf-clap" in families:
+            rows += bench_hf(workdir, args.clips, args.batch_size, args.pipeline_clips)
+        if "msclap" in families and not args.skip_msclap:
             rows += bench_msclap(workdir, args.clips, args.batch_size)
+        if "laion-ckpt" in families:
+            rows += bench_laion_ckpt(workdir, args.family_clips, args.batch_size)
+        if "paraclap" in families:
+            rows += bench_paraclap(workdir, args.family_clips, args.batch_size)
+        if "clsp" in families:
+            rows += bench_clsp(workdir, args.family_clips, args.batch_size)
     print(
-        f"\n{args.clips} clips of 2-8 s, batch size {args.batch_size}, best of {REPEATS}, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} CPU threads, device cpu"
+        f"\n{args.clips} clips of 2-8 s (laion-ckpt, paraclap, clsp: {args.family_clips}), batch size "
+        f"{args.batch_size}, best of {REPEATS}, torch {torch.__version__}, {torch.get_num_threads()} CPU threads, "
+        "device cpu"
     )
     print(f"{'model':<13} {'system':<42} {'clips/s':>9} {'vs zsfuse first pass':>21}")
     for model, system, cps, ratio in rows:
