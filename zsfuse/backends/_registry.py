@@ -112,7 +112,7 @@ def split_prefix(model):
 def _describe_keys(keys, n=6):
     shown = sorted(keys)[:n]
     more = f" and {len(keys) - n} more" if len(keys) > n else ""
-    return f"{len(keys)} weights, e.g. {shown}{more}"
+    return f"{len(keys)} weight{'' if len(keys) == 1 else 's'}, e.g. {shown}{more}"
 
 
 def _by_content(path, name):
