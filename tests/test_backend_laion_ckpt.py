@@ -193,6 +193,11 @@ def test_a_tokenizer_that_cannot_be_found_says_how_to_fetch_it(tiny, monkeypatch
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ModelNotFoundError, match="hf download nobody/no-such-tokenizer"):
         load_clap_backend(tiny[False].checkpoint, backend_options={"tokenizer": "nobody/no-such-tokenizer"})
+    # the check (zsfuse evaluate's preflight) finds it missing too, before any weight loads
+    from zsfuse.backends import check_clap_model
+
+    with pytest.raises(ModelNotFoundError, match="no-such-tokenizer"):
+        check_clap_model(tiny[False].checkpoint, backend_options={"tokenizer": "nobody/no-such-tokenizer"})
 
 
 def test_numpy_scalars_beside_the_weights_load(tiny, tmp_path):

@@ -268,7 +268,7 @@ def test_missing_and_unexpected_weights_are_named(tiny, tmp_path):
     state["audio_projection.linear3.weight"] = torch.zeros(2, 2)
     path = tmp_path / "partial.pth.tar"
     torch.save(state, path)
-    check_paraclap("partial", str(path))  # still a ParaCLAP checkpoint by its keys
+    check_paraclap("partial", str(path), options=tiny.backend_options)  # still a ParaCLAP checkpoint by its keys
     with pytest.raises(ModelKindError) as info:
         ParaCLAPBackend("partial", str(path), options=tiny.backend_options)
     message = str(info.value)
@@ -431,3 +431,10 @@ def test_grid_search_over_audio_repeats(tiny, tmp_path):
     search = GridSearchCV(pipe, {"zs__audio_repeats": [1, 2]}, cv=StratifiedKFold(3), n_jobs=1).fit(waves, labels)
     assert len(search.cv_results_["params"]) == 2
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+def test_the_check_finds_the_base_models_before_any_weight_loads(tiny, monkeypatch):
+    # check_clap_model (zsfuse evaluate's preflight) fails at once when a base model is missing offline
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelNotFoundError, match=r"ParaCLAP text tower 'no-such/bert'"):
+        check_paraclap("tiny", tiny.checkpoint, options={**tiny.backend_options, "text_model": "no-such/bert"})

@@ -455,6 +455,7 @@ def _check(model, path, *, trust_remote_code=False, options=None):
         found = {what for pattern, what in _FOREIGN for k in keys if pattern.search(_strip(k))}
         if found:
             raise _refuse(model, "its towers are not HTSAT + RoBERTa", keys)
+        _tokenizer_folder((options or {}).get("tokenizer", _TOKENIZER))  # found (not loaded) before any weight
         return
     names = {_strip(k) for k in keys}
     if any(n.startswith("audio_encoder.") for n in names) and any(n.startswith("caption_encoder.") for n in names):

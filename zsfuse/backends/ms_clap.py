@@ -274,6 +274,7 @@ def _recognise_msclap_checkpoint(keys):
 
 
 def _locate(model, *, revision=None, options=None):
+    import_msclap_clap()  # without the msclap extra, say so before looking for any file
     return resolve_msclap_checkpoint(model, (options or {}).get("version"), revision)[0]
 
 

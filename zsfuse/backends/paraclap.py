@@ -264,6 +264,10 @@ def locate_paraclap(model, *, revision=None, options=None):
     return _checkpoint_in(folder, model)
 
 
+_AUDIO_WHAT = "ParaCLAP audio tower (wav2vec 2.0)"
+_TEXT_WHAT = "ParaCLAP text tower"
+
+
 def _base_model_folder(name, files, what):
     """A local folder holding a base model's ``files`` (config, tokenizer): the folder, or a hub snapshot of them.
 
@@ -310,6 +314,9 @@ def check_paraclap(model, path, *, trust_remote_code=False, options=None):
     _check_options(options)
     _require_file(model, path)
     _refuse_unless_paraclap(model, path, checkpoint_keys(path))
+    # the base models' configurations and tokenizer must be at hand too (found, not loaded)
+    _base_model_folder(_model_option(options, "audio_model", DEFAULT_AUDIO_MODEL), _AUDIO_FILES, _AUDIO_WHAT)
+    _base_model_folder(_model_option(options, "text_model", DEFAULT_TEXT_MODEL), _TEXT_FILES, _TEXT_WHAT)
 
 
 def _require_file(model, path):
@@ -455,8 +462,8 @@ class ParaCLAPBackend(ClapBackend):
         self.checkpoint = os.path.abspath(os.fspath(path))
         audio_name = _model_option(options, "audio_model", DEFAULT_AUDIO_MODEL)
         text_name = _model_option(options, "text_model", DEFAULT_TEXT_MODEL)
-        self.audio_model = _base_model_folder(audio_name, _AUDIO_FILES, "ParaCLAP audio tower (wav2vec 2.0)")
-        self.text_model = _base_model_folder(text_name, _TEXT_FILES, "ParaCLAP text tower")
+        self.audio_model = _base_model_folder(audio_name, _AUDIO_FILES, _AUDIO_WHAT)
+        self.text_model = _base_model_folder(text_name, _TEXT_FILES, _TEXT_WHAT)
         audio_type = read_model_type(self.audio_model)
         if audio_type != "wav2vec2":
             found = f"a {audio_type!r} model" if audio_type else "no config.json with a model_type"
