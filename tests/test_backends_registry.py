@@ -300,3 +300,53 @@ def test_the_docs_tables_are_the_registry():
     assert between == families_markdown(), "docs/zero_shot.md is out of date: run python docs/update_tables.py"
     for family in _registry.registered_families():
         assert f"{family.title} (`{family.name}:" in between
+
+
+# -- the command line with the new families ---------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def clsp_dir(tmp_path_factory):
+    from zsfuse.testing import make_tiny_clsp
+
+    return make_tiny_clsp(tmp_path_factory.mktemp("clsp") / "clsp")
+
+
+def test_zero_shot_command_passes_backend_options_and_trust(capsys, tmp_path, clsp_dir):
+    from zsfuse.testing import make_tiny_paraclap, write_wav
+
+    clips = [write_wav(tmp_path / f"c{i}.wav", speechlike(0.6 + i, 16000, seed=i), 16000) for i in range(2)]
+    tiny = make_tiny_paraclap(tmp_path / "paraclap")
+    options = [f"--backend-option=audio_model={tiny.audio_model}", f"--backend-option=text_model={tiny.text_model}"]
+    args = ["zero-shot", *clips, "--labels", "angry,sad", "--device", "cpu", "--no-cache", "--json"]
+    rc, out, err = run_cli(capsys, *args, "--model", tiny.checkpoint, *options, "--backend-option", "max_seconds=1")
+    assert rc == 0, err
+    assert [r["file"] for r in json.loads(out)] == [str(c) for c in clips]
+    rc, _, err = run_cli(capsys, *args, "--model", tiny.checkpoint, *options, "--backend-option", "nope=1")
+    assert rc == 2 and "backend_options ['nope'] do not apply to ParaCLAP models" in err
+
+    rc, _, err = run_cli(capsys, *args, "--model", clsp_dir)
+    assert rc == 2 and "trust_remote_code=True" in err and "--trust-remote-code" in err
+    rc, out, err = run_cli(capsys, *args, "--model", clsp_dir, "--trust-remote-code")
+    assert rc == 0, err
+    assert len(json.loads(out)) == 2
+
+
+def test_evaluate_command_runs_a_model_that_ships_its_code(capsys, manifest, tiny_wavlm_dir, tmp_path, clsp_dir):
+    out = tmp_path / "out"
+    argv = ["evaluate", "--dataset", "manifest", "--root", manifest, "--clap", clsp_dir, "--fm", tiny_wavlm_dir]
+    argv += ["--device", "cpu", "--no-cache", "--no-progress", "--folds", "1", "--out", out]
+    argv += ["--grid", _write_grid(tmp_path)]
+    rc, _, err = run_cli(capsys, *argv)
+    assert rc == 2 and "--trust-remote-code" in err and not out.exists()  # refused in the preflight
+    rc, table, err = run_cli(capsys, *argv, "--trust-remote-code", "--backend-option", "max_seconds=0.5")
+    assert rc == 0, err
+    results = json.loads((out / "results.json").read_text())
+    assert results["config"]["zs_params"]["backend_options"] == {"max_seconds": 0.5}
+    assert results["config"]["zs_params"]["trust_remote_code"] is True
+    assert results["models"]["clap"]["fingerprint"].startswith("clsp:")
+    assert "CLSP" in (out / "report.md").read_text()  # cited in the references
+
+
+def _write_grid(tmp_path):
+    path = tmp_path / "grid.json"
+    path.write_text(json.dumps({"clf__zs_weight": [1.0]}))
+    return path
