@@ -350,3 +350,18 @@ def _write_grid(tmp_path):
     path = tmp_path / "grid.json"
     path.write_text(json.dumps({"clf__zs_weight": [1.0]}))
     return path
+
+
+def test_a_saved_pipeline_reports_and_keeps_its_backend_options(tmp_path):
+    from zsfuse import make_zsfuse_pipeline
+
+    options = {"tokenizer": "/models/roberta-tokenizer", "text_heads": 12}
+    pipe = make_zsfuse_pipeline(clap="reclap:/models/reclap.pt", fm="/models/wavlm", zs__backend_options=options)
+    path = zsfuse.save(pipe, tmp_path / "p.skops")
+    info = zsfuse.inspect(path)
+    step = next(s for s in info.steps if s.cls.endswith("CLAPZeroShotTransformer"))
+    assert step.backend_options == options
+    assert "/models/roberta-tokenizer" in info.models  # a model it would load, named before anything loads
+    assert "backend_options" in str(info)
+    loaded = zsfuse.load(path)
+    assert loaded.get_params()["features__zs__backend_options"] == options
