@@ -369,3 +369,15 @@ def test_a_saved_pipeline_reports_and_keeps_its_backend_options(tmp_path):
     assert "backend_options" in str(info)
     loaded = zsfuse.load(path)
     assert loaded.get_params()["features__zs__backend_options"] == options
+
+
+def test_a_loaded_model_is_not_looked_up_again_on_every_transform(register, monkeypatch):
+    register(_variable_family())
+    zs = CLAPZeroShotTransformer(model="variable:any", labels=("a", "b"), sampling_rate=16000).fit()
+    zs.transform([speechlike(0.3, 16000)])  # loaded (or already in the process's cache)
+    calls = []
+    real = _registry.resolve_clap_model
+    monkeypatch.setattr("zsfuse.backends._select.resolve_clap_model", lambda *a, **k: calls.append(a) or real(*a, **k))
+    zs.transform([speechlike(0.4, 16000, seed=1)])
+    zs.fit().transform([speechlike(0.5, 16000, seed=2)])
+    assert calls == []  # no hub request, no checkpoint read: the process's model is reused

@@ -202,21 +202,23 @@ def load_clap_backend(
     ClapBackend
     """
     options = merge_options(backend_options, version=version, text_model=text_model)
-    resolved, path, options = _prepare(model, revision, trust_remote_code, options)
-    family = resolved.family
-    key = ("clap", family.name, resolved.model, revision, device, dtype, frozen_options(options), trust_remote_code)
+    # keyed by what was asked for: a model already loaded is returned without finding it again
+    # (no hub request, no checkpoint read on every transform)
+    name = os.fspath(model) if isinstance(model, (str, os.PathLike)) else model
+    key = ("clap", name, revision, device, dtype, frozen_options(options), trust_remote_code)
 
     def load():
-        backend = family.load(
+        resolved, path, checked = _prepare(model, revision, trust_remote_code, options)
+        backend = resolved.family.load(
             resolved.model,
             path,
             revision=revision,
             device=device,
             dtype=dtype,
             trust_remote_code=trust_remote_code,
-            options=options,
+            options=checked,
         )
-        backend.family_name = family.name
+        backend.family_name = resolved.family.name
         return backend
 
     return get_model(key, load)
