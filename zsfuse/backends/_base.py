@@ -98,6 +98,28 @@ class ClapBackend:
                 )
         return out
 
+    def _padded(self, waves, min_samples=1):
+        """Zero-pad 1-D waveforms to the longest (at least ``min_samples``): ``(batch, lengths)``.
+
+        ``lengths[i]`` is ``max(len(waves[i]), min_samples)``: the samples the
+        model may read for clip ``i`` (a variable-length adapter masks the rest).
+        """
+        lengths = [max(w.shape[0], min_samples) for w in waves]
+        batch = np.zeros((len(waves), max(lengths)), dtype=np.float32)
+        for i, w in enumerate(waves):
+            batch[i, : w.shape[0]] = w
+        return batch, lengths
+
+    def _tokenize_padded(self, texts):
+        """Token tensors of ``texts``, padded and truncated to ``max_text_tokens`` (with a warning), under the lock."""
+        with self.tokenizer_lock:
+            lengths = [len(ids) for ids in self.tokenizer(texts, add_special_tokens=True)["input_ids"]]
+            tokens = self.tokenizer(
+                texts, padding=True, truncation=True, max_length=self.max_text_tokens, return_tensors="pt"
+            )
+        self._warn_truncated([t for t, n in zip(texts, lengths) if n > self.max_text_tokens], self.max_text_tokens)
+        return tokens
+
     @staticmethod
     def _warn_truncated(texts, limit):
         if texts:

@@ -4,9 +4,14 @@ which imports the adapters, is :mod:`._registry`)."""
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from numbers import Real
+
+#: Longest segment a variable-length model takes by default (``backend_options["max_seconds"]``).
+DEFAULT_MAX_SECONDS = 30.0
 
 __all__ = [
     "ClapFamily",
@@ -14,6 +19,9 @@ __all__ = [
     "ResolvedModel",
     "checkpoint_keys",
     "describe_config",
+    "describe_keys",
+    "list_keys",
+    "max_seconds_samples",
     "read_config_json",
     "state_dict_of",
 ]
@@ -207,3 +215,36 @@ def describe_config(config):
     if isinstance(config.get("architectures"), list):
         parts.append(f"architectures {config['architectures']}")
     return "a config.json with " + (", ".join(parts) if parts else "no model_type, auto_map or architectures")
+
+
+def list_keys(keys, n=8) -> str:
+    """Up to ``n`` of ``keys``, sorted, for a message: ``"['a', 'b'] and 3 more"``."""
+    keys = sorted(keys)
+    more = f" and {len(keys) - n} more" if len(keys) > n else ""
+    return f"{keys[:n]}{more}"
+
+
+def describe_keys(keys, n=6) -> str:
+    """What a checkpoint holds, for a message: ``"12 weights, e.g. ['a', 'b'] and 6 more"``."""
+    return f"{len(keys)} weights, e.g. {list_keys(keys, n)}"
+
+
+def max_seconds_samples(options, sampling_rate) -> int:
+    """``backend_options["max_seconds"]`` (default :data:`DEFAULT_MAX_SECONDS`) in samples, checked.
+
+    A variable-length model's ``window_samples``: its longest segment.
+
+    Raises
+    ------
+    ValueError
+        For anything but a positive, finite number of at least one sample.
+    """
+    value = dict(options or {}).get("max_seconds", DEFAULT_MAX_SECONDS)
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"backend_options['max_seconds'] must be a positive number of seconds, got {value!r}.")
+    samples = int(round(float(value) * sampling_rate))
+    if samples < 1:
+        raise ValueError(
+            f"backend_options['max_seconds']={value!r} is shorter than one sample at {sampling_rate / 1000:g} kHz."
+        )
+    return samples

@@ -16,7 +16,15 @@ from collections.abc import Mapping
 
 from ..exceptions import ModelKindError, ModelNotFoundError
 from ._families import BUILTIN_FAMILIES
-from ._family import ClapFamily, KnownModel, ResolvedModel, checkpoint_keys, describe_config, read_config_json
+from ._family import (
+    ClapFamily,
+    KnownModel,
+    ResolvedModel,
+    checkpoint_keys,
+    describe_config,
+    describe_keys,
+    read_config_json,
+)
 
 __all__ = [
     "ClapFamily",
@@ -109,12 +117,6 @@ def split_prefix(model):
     return None, name
 
 
-def _describe_keys(keys, n=6):
-    shown = sorted(keys)[:n]
-    more = f" and {len(keys) - n} more" if len(keys) > n else ""
-    return f"{len(keys)} weight{'' if len(keys) == 1 else 's'}, e.g. {shown}{more}"
-
-
 def _by_content(path, name):
     """The family whose recogniser accepts the file or folder at ``path`` (None if none), and what it holds."""
     families = registered_families()
@@ -136,8 +138,8 @@ def _by_content(path, name):
         return None, f"a file torch cannot read as a checkpoint ({type(exc).__name__}: {str(exc)[:120]})"
     for family in families:
         if family.recognise_checkpoint is not None and family.recognise_checkpoint(keys):
-            return family, _describe_keys(keys)
-    return None, _describe_keys(keys)
+            return family, describe_keys(keys)
+    return None, describe_keys(keys)
 
 
 def _speech_hint(what):

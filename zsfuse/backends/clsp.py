@@ -35,21 +35,18 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from numbers import Real
 
 import numpy as np
 
 from ..exceptions import ModelKindError, RemoteCodeError
-from ..models import autocast, load_pretrained, model_fingerprint
+from ..models import autocast, load_pretrained, model_fingerprint, trusts_remote_code
 from ._base import ClapBackend
-from ._family import ClapFamily, KnownModel, describe_config, read_config_json
+from ._family import ClapFamily, KnownModel, describe_config, max_seconds_samples, read_config_json
 
 __all__ = ["CLSPBackend", "FAMILY", "recognise_clsp_config"]
 
 #: CLSP's audio rate (the README resamples every clip to 16 kHz).
 CLSP_SAMPLING_RATE = 16000
-#: Default longest segment, in seconds (``backend_options["max_seconds"]``).
-DEFAULT_MAX_SECONDS = 30.0
 #: Longest prompt assumed when the model exposes no tokenizer: RoBERTa-base's
 #: 512 tokens (the text tower of the published training code).
 _ROBERTA_MAX_TOKENS = 512
@@ -118,22 +115,6 @@ def recognise_clsp_config(config) -> bool:
     return False
 
 
-def _granted(trust_remote_code):
-    """Only a real True grants it, as :func:`zsfuse.models.load_pretrained` reads it."""
-    return trust_remote_code is True or (isinstance(trust_remote_code, np.bool_) and bool(trust_remote_code))
-
-
-def _window_samples(options):
-    """``backend_options["max_seconds"]`` as a number of 16 kHz samples, checked."""
-    value = dict(options or {}).get("max_seconds", DEFAULT_MAX_SECONDS)
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"backend_options['max_seconds'] must be a positive number of seconds, got {value!r}.")
-    samples = int(round(float(value) * CLSP_SAMPLING_RATE))
-    if samples < 1:
-        raise ValueError(f"backend_options['max_seconds']={value!r} is shorter than one sample at 16 kHz.")
-    return samples
-
-
 def check_clsp(model, path, *, trust_remote_code=False, options=None):
     """Refuse what cannot be loaded as CLSP, before any weight loads or any of its code runs.
 
@@ -160,7 +141,7 @@ def check_clsp(model, path, *, trust_remote_code=False, options=None):
     ValueError
         A bad ``max_seconds``.
     """
-    _window_samples(options)
+    max_seconds_samples(options, CLSP_SAMPLING_RATE)
     path = os.fspath(path)
     if not os.path.isdir(path):
         raise ModelKindError(
@@ -180,7 +161,7 @@ def check_clsp(model, path, *, trust_remote_code=False, options=None):
             f"CLSP model {model!r} ({path}) has no auto_map AutoModel entry in its config.json: CLSP's "
             "architecture is code shipped with the checkpoint, and this folder does not say where it is."
         )
-    if not _granted(trust_remote_code):
+    if not trusts_remote_code(trust_remote_code):
         files = ", ".join(_code_files(config)) or entry
         raise RemoteCodeError(
             f"CLSP model {model!r} is not built into transformers: its architecture is Python code shipped in "
@@ -252,7 +233,7 @@ class CLSPBackend(ClapBackend):
         self.device = device
         self.dtype = dtype if dtype is not None else torch.float32
         self.path = os.path.abspath(os.fspath(path))
-        self.window_samples = _window_samples(options)
+        self.window_samples = max_seconds_samples(options, CLSP_SAMPLING_RATE)
         self.model = load_pretrained(AutoModel, self.path, trust_remote_code=True, what="CLSP model").to(device).eval()
         tokenizer = getattr(self.model, "tokenizer", None)
         self._tokenizer = tokenizer if callable(tokenizer) else None
@@ -299,10 +280,7 @@ class CLSPBackend(ClapBackend):
         waves = self._checked_waves(waves)
         if not waves:
             return np.zeros((0, self.embedding_dim), dtype=np.float32)
-        lengths = [w.shape[0] for w in waves]
-        batch = np.zeros((len(waves), max(lengths)), dtype=np.float32)
-        for i, w in enumerate(waves):
-            batch[i, : w.shape[0]] = w
+        batch, lengths = self._padded(waves)
         audio = torch.from_numpy(batch).to(self.device)
         audio_lens = torch.tensor(lengths, dtype=torch.long, device=self.device)
         with torch.inference_mode(), autocast(self.device, self.dtype):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..exceptions import ModelKindError
-from ..models import autocast, get_model, load_pretrained, model_fingerprint, read_model_type, resolve_model_path
+from ..models import autocast, load_pretrained, model_fingerprint, read_model_type, resolve_model_path
 from ._base import ClapBackend
 from ._family import ClapFamily, KnownModel
 
@@ -103,12 +103,7 @@ class HFClapBackend(ClapBackend):
         import torch
 
         texts = list(texts)
-        with self.tokenizer_lock:
-            lengths = [len(ids) for ids in self.tokenizer(texts, add_special_tokens=True)["input_ids"]]
-            tokens = self.tokenizer(
-                texts, padding=True, truncation=True, max_length=self.max_text_tokens, return_tensors="pt"
-            )
-        self._warn_truncated([t for t, n in zip(texts, lengths) if n > self.max_text_tokens], self.max_text_tokens)
+        tokens = self._tokenize_padded(texts)
         with torch.inference_mode(), autocast(self.device, self.dtype):
             out = self.model.get_text_features(
                 input_ids=tokens["input_ids"].to(self.device),
@@ -120,12 +115,6 @@ class HFClapBackend(ClapBackend):
         # the zero-shot-audio-classification pipeline scores with logits_per_audio,
         # i.e. the audio-side temperature
         return float(self.model.logit_scale_a.detach().exp().cpu())
-
-
-def load_hf_clap(model, revision=None, device="cpu", dtype=None, trust_remote_code=False):
-    """Return the process-wide :class:`HFClapBackend` for a model (loaded once)."""
-    key = ("hf-clap", model, revision, device, dtype)
-    return get_model(key, lambda: HFClapBackend(model, revision, device, dtype, trust_remote_code))
 
 
 def _recognise_clap_config(config):

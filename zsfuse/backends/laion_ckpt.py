@@ -43,16 +43,16 @@ import re
 
 from ..exceptions import ModelKindError, ModelNotFoundError
 from ..models import (
-    is_offline,
     load_pretrained,
     load_torch_checkpoint,
     model_fingerprint,
-    model_not_found_error,
+    resolve_hub_file,
     resolve_model_path,
 )
 from ._base import ClapBackend
-from ._family import ClapFamily, KnownModel, checkpoint_keys, state_dict_of
+from ._family import ClapFamily, KnownModel, checkpoint_keys, describe_keys, list_keys, state_dict_of
 from .hf_clap import HFClapBackend
+from .ms_clap import recognise_msclap_checkpoint
 
 __all__ = [
     "FAMILY",
@@ -95,6 +95,7 @@ _FOREIGN = (
     (re.compile(r"^audio_branch\.(fusion_model|mel_conv1d)\."), "1-D feature fusion (aff_1d, iaff_1d, daf_1d)"),
 )
 _TOKENIZER = "roberta-base"
+_TOKENIZER_FILES = ("*.json", "*.txt")  # a tokenizer's files, not the model's weights
 _MAX_TOKENS = 77  # LAION-CLAP tokenises to 77 tokens
 
 
@@ -185,12 +186,6 @@ def convert_laion_state_dict(state):
         else:
             converted[new] = value
     return converted, unconverted, facts
-
-
-def _keys_text(keys, n=8):
-    keys = sorted(keys)
-    more = f" and {len(keys) - n} more" if len(keys) > n else ""
-    return f"{keys[:n]}{more}"
 
 
 def _refuse(model, why, keys=None):
@@ -302,7 +297,7 @@ def build_clap_model(state, tokenizer, *, text_heads=None, model="checkpoint"):
     from transformers import ClapConfig, ClapModel
 
     converted, unconverted, facts = convert_laion_state_dict(state)
-    problems = [f"{len(unconverted)} weight(s) map to nothing: {_keys_text(unconverted)}"] if unconverted else []
+    problems = [f"{len(unconverted)} weight(s) map to nothing: {list_keys(unconverted)}"] if unconverted else []
     essential = [
         _A + "patch_embed.proj.weight",
         _A + "batch_norm.weight",
@@ -316,7 +311,7 @@ def build_clap_model(state, tokenizer, *, text_heads=None, model="checkpoint"):
     ]
     absent = [k for k in essential if k not in converted]
     if absent:
-        problems.append(f"weights it needs are missing (transformers names): {_keys_text(absent)}")
+        problems.append(f"weights it needs are missing (transformers names): {list_keys(absent)}")
         raise _refuse(model, "; ".join(problems), state)
     projection = int(converted["text_projection.linear2.weight"].shape[0])
     try:
@@ -340,7 +335,7 @@ def build_clap_model(state, tokenizer, *, text_heads=None, model="checkpoint"):
         if k in expected and tuple(v.shape) != tuple(expected[k].shape)
     ]
     problems += [
-        f"{label} after conversion (transformers names): {_keys_text(keys)}"
+        f"{label} after conversion (transformers names): {list_keys(keys)}"
         for label, keys in (("unexpected", unexpected), ("missing", missing), ("wrong shape", mismatched))
         if keys
     ]
@@ -402,14 +397,7 @@ class LaionCheckpointBackend(HFClapBackend):
 
 def _tokenizer_folder(name):
     """A local folder, or the tokenizer files only of a hub id (not its weights), through the Hugging Face cache."""
-    if os.path.isdir(os.fspath(name)):
-        return resolve_model_path(name, what="RoBERTa tokenizer")
-    from huggingface_hub import snapshot_download
-
-    try:
-        return snapshot_download(name, allow_patterns=["*.json", "*.txt"], local_files_only=is_offline())
-    except Exception as exc:
-        raise model_not_found_error(name, None, "RoBERTa tokenizer", f"{type(exc).__name__}: {exc}") from exc
+    return resolve_model_path(name, what="RoBERTa tokenizer", allow_patterns=_TOKENIZER_FILES)
 
 
 def load_laion_state_dict(path) -> dict:
@@ -431,14 +419,7 @@ def _locate(model, *, revision=None, options=None):
         repo, filename = "/".join(parts[:2]), "/".join(parts[2:])
     else:
         raise ModelNotFoundError(f"LAION-CLAP checkpoint {model!r} is not a file (nor 'org/repo/file.pt' on the hub).")
-    from huggingface_hub import hf_hub_download
-
-    try:
-        return hf_hub_download(repo, filename, revision=revision, local_files_only=is_offline())
-    except Exception as exc:
-        cause = f"{type(exc).__name__}: {exc}"
-        what = "LAION-CLAP checkpoint"
-        raise model_not_found_error(f"{repo} {filename}", revision, what, cause, "the .pt file") from exc
+    return resolve_hub_file(repo, filename, revision, what="LAION-CLAP checkpoint", local="the .pt file")
 
 
 def _check(model, path, *, trust_remote_code=False, options=None):
@@ -457,11 +438,10 @@ def _check(model, path, *, trust_remote_code=False, options=None):
             raise _refuse(model, "its towers are not HTSAT + RoBERTa", keys)
         _tokenizer_folder((options or {}).get("tokenizer", _TOKENIZER))  # found (not loaded) before any weight
         return
-    names = {_strip(k) for k in keys}
-    if any(n.startswith("audio_encoder.") for n in names) and any(n.startswith("caption_encoder.") for n in names):
+    if recognise_msclap_checkpoint(keys):
         what = "an MS-CLAP checkpoint (audio_encoder.* and caption_encoder.* keys): give it as msclap:"
     else:
-        what = f"{len(keys)} weights, e.g. {_keys_text(keys, 4)}"
+        what = describe_keys(keys, 4)
     raise ModelKindError(
         f"{model!r} ({path}) holds {what}, not a LAION-CLAP / ReCLAP training checkpoint "
         "(keys audio_branch.* and text_branch.*, optionally prefixed module.)."

@@ -22,12 +22,10 @@ from .._defaults import DEFAULT_CLAP_MODEL
 from ..exceptions import ModelNotFoundError
 from ..models import (
     autocast,
-    get_model,
-    is_offline,
     load_torch_checkpoint,
     model_fingerprint,
-    model_not_found_error,
     require_extra,
+    resolve_hub_file,
     resolve_model_path,
 )
 from ._base import ClapBackend
@@ -122,19 +120,14 @@ def resolve_msclap_checkpoint(model, version=None, revision=None):
         name_version = model.split("-", 1)[1]
         if version is not None and str(version) != name_version:
             raise ValueError(f"model={model!r} contradicts version={version!r}.")
-        from huggingface_hub import hf_hub_download
-
         filename = MSCLAP_FILES[name_version]
-        try:
-            path = hf_hub_download(MSCLAP_REPO, filename, revision=revision, local_files_only=is_offline())
-        except Exception as exc:
-            raise model_not_found_error(
-                MSCLAP_REPO,
-                revision,
-                f"MS-CLAP {name_version} checkpoint ({filename}) of",
-                f"{type(exc).__name__}: {exc}",
-                local=f"the {filename} file as model= with version='{name_version}'",
-            ) from exc
+        path = resolve_hub_file(
+            MSCLAP_REPO,
+            filename,
+            revision,
+            what=f"MS-CLAP {name_version} checkpoint",
+            local=f"the {filename} file as model= with version='{name_version}'",
+        )
         return path, name_version
     if not os.path.isfile(model):
         raise ModelNotFoundError(f"MS-CLAP checkpoint {model!r} does not exist.")
@@ -262,13 +255,7 @@ class MSClapBackend(ClapBackend):
         return float(self.model.logit_scale.detach().exp().cpu())
 
 
-def load_msclap(model=DEFAULT_CLAP_MODEL, version=None, revision=None, text_model=None, device="cpu", dtype=None):
-    """Return the process-wide :class:`MSClapBackend` for a checkpoint (loaded once)."""
-    key = ("msclap", model, version, revision, text_model, device, dtype)
-    return get_model(key, lambda: MSClapBackend(model, version, revision, text_model, device, dtype))
-
-
-def _recognise_msclap_checkpoint(keys):
+def recognise_msclap_checkpoint(keys):
     """MS-CLAP's state dict: msclap's ``CLAP`` module has an audio_encoder and a caption_encoder."""
     return any(k.startswith("audio_encoder.") for k in keys) and any(k.startswith("caption_encoder.") for k in keys)
 
@@ -289,7 +276,7 @@ FAMILY = ClapFamily(
     summary="Microsoft CLAP 2022/2023 through the msclap package (CNN14 or HTSAT audio, BERT or GPT-2 text)",
     load=_load,
     locate=_locate,
-    recognise_checkpoint=_recognise_msclap_checkpoint,
+    recognise_checkpoint=recognise_msclap_checkpoint,
     known_models=(
         KnownModel(
             "msclap-2023",

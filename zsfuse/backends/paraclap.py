@@ -56,25 +56,30 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import math
 import os
-from numbers import Real
 
 import numpy as np
 
 from ..exceptions import ModelKindError
 from ..models import (
     autocast,
-    is_offline,
     load_pretrained,
     load_torch_checkpoint,
     model_fingerprint,
-    model_not_found_error,
     read_model_type,
+    resolve_hub_file,
     resolve_model_path,
 )
 from ._base import ClapBackend
-from ._family import ClapFamily, KnownModel, checkpoint_keys, state_dict_of
+from ._family import (
+    ClapFamily,
+    KnownModel,
+    checkpoint_keys,
+    describe_keys,
+    list_keys,
+    max_seconds_samples,
+    state_dict_of,
+)
 
 __all__ = [
     "DEFAULT_AUDIO_MODEL",
@@ -94,8 +99,6 @@ DEFAULT_AUDIO_MODEL = "audeering/wav2vec2-large-robust-12-ft-emotion-msp-dim"
 DEFAULT_TEXT_MODEL = "bert-base-uncased"
 #: ParaCLAP's audio rate (``librosa.load(..., sr=16000)`` in ``eval.py``).
 PARACLAP_SAMPLING_RATE = 16000
-#: Default longest segment in seconds (``backend_options["max_seconds"]``).
-DEFAULT_MAX_SECONDS = 30.0
 
 # state-dict prefixes of the published CLAP module
 _AUDIO = "audio_branch.base."
@@ -154,18 +157,6 @@ def recognise_paraclap_checkpoint(keys) -> bool:
     return has(_AUDIO) and has(_TEXT) and heads
 
 
-def _describe_keys(keys, n=6):
-    shown = sorted(keys)[:n]
-    more = f" and {len(keys) - n} more" if len(keys) > n else ""
-    return f"{len(keys)} weights, e.g. {shown}{more}"
-
-
-def _listed(keys, n=8):
-    keys = sorted(keys)
-    more = f" and {len(keys) - n} more" if len(keys) > n else ""
-    return f"{keys[:n]}{more}"
-
-
 _EXPECTED = (
     "a ParaCLAP state dict (audio_branch.base.* wav2vec 2.0, text_branch.base.* BERT, "
     "audio_projection./text_projection. linear1, linear2, layer_norm, logit_scale)"
@@ -173,17 +164,6 @@ _EXPECTED = (
 
 
 # -- options -----------------------------------------------------------------------------------------------------------
-def _window_samples(options):
-    """``backend_options["max_seconds"]`` as a number of 16 kHz samples, checked."""
-    value = dict(options or {}).get("max_seconds", DEFAULT_MAX_SECONDS)
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"backend_options['max_seconds'] must be a positive number of seconds, got {value!r}.")
-    samples = int(round(float(value) * PARACLAP_SAMPLING_RATE))
-    if samples < 1:
-        raise ValueError(f"backend_options['max_seconds']={value!r} is shorter than one sample at 16 kHz.")
-    return samples
-
-
 def _model_option(options, name, default):
     value = dict(options or {}).get(name, default)
     if value is None:
@@ -194,7 +174,7 @@ def _model_option(options, name, default):
 
 
 def _check_options(options):
-    _window_samples(options)
+    max_seconds_samples(options, PARACLAP_SAMPLING_RATE)
     _model_option(options, "audio_model", DEFAULT_AUDIO_MODEL)
     _model_option(options, "text_model", DEFAULT_TEXT_MODEL)
 
@@ -248,18 +228,13 @@ def locate_paraclap(model, *, revision=None, options=None):
     if os.path.isdir(model):
         return _checkpoint_in(os.path.abspath(model), model)
     if model == PARACLAP_REPO:
-        from huggingface_hub import hf_hub_download
-
-        try:
-            return hf_hub_download(PARACLAP_REPO, PARACLAP_FILE, revision=revision, local_files_only=is_offline())
-        except Exception as exc:
-            raise model_not_found_error(
-                PARACLAP_REPO,
-                revision,
-                f"ParaCLAP checkpoint ({PARACLAP_FILE}) of",
-                f"{type(exc).__name__}: {exc}",
-                local=f"the {PARACLAP_FILE} file as the model",
-            ) from exc
+        return resolve_hub_file(
+            PARACLAP_REPO,
+            PARACLAP_FILE,
+            revision,
+            what="ParaCLAP checkpoint",
+            local=f"the {PARACLAP_FILE} file as the model",
+        )
     folder = resolve_model_path(model, revision, what="ParaCLAP model")
     return _checkpoint_in(folder, model)
 
@@ -275,16 +250,7 @@ def _base_model_folder(name, files, what):
     the ParaCLAP checkpoint holds them); nothing is fetched with
     ``HF_HUB_OFFLINE=1``.
     """
-    if os.path.isdir(name) or os.path.exists(name) or name.startswith((".", "/", "~")) or name.count("/") > 1:
-        return resolve_model_path(name, what=what)
-    from huggingface_hub import snapshot_download
-
-    try:
-        return snapshot_download(name, allow_patterns=list(files), local_files_only=is_offline())
-    except Exception as exc:
-        raise model_not_found_error(
-            name, None, what, f"{type(exc).__name__}: {exc}", local="a folder holding its config.json (and tokenizer)"
-        ) from exc
+    return resolve_model_path(name, what=what, allow_patterns=files)
 
 
 # -- refusing the wrong kind -------------------------------------------------------------------------------------------
@@ -332,7 +298,7 @@ def _refuse_unless_paraclap(model, path, keys):
     """Refuse ``keys`` that are not ParaCLAP's (the registry has already named another family's, when forced)."""
     if recognise_paraclap_checkpoint(keys):
         return
-    raise ModelKindError(f"ParaCLAP model {model!r} ({path}) holds {_describe_keys(keys)}, not {_EXPECTED}.")
+    raise ModelKindError(f"ParaCLAP model {model!r} ({path}) holds {describe_keys(keys)}, not {_EXPECTED}.")
 
 
 # -- the model ---------------------------------------------------------------------------------------------------------
@@ -458,7 +424,7 @@ class ParaCLAPBackend(ClapBackend):
         _require_file(model, path)
         self.device = device
         self.dtype = dtype if dtype is not None else torch.float32
-        self.window_samples = _window_samples(options)
+        self.window_samples = max_seconds_samples(options, PARACLAP_SAMPLING_RATE)
         self.checkpoint = os.path.abspath(os.fspath(path))
         audio_name = _model_option(options, "audio_model", DEFAULT_AUDIO_MODEL)
         text_name = _model_option(options, "text_model", DEFAULT_TEXT_MODEL)
@@ -516,7 +482,7 @@ class ParaCLAPBackend(ClapBackend):
             if weight is None or getattr(weight, "ndim", 0) != 2:
                 raise ModelKindError(
                     f"ParaCLAP checkpoint {model!r} ({self.checkpoint}) has no {head}linear1.weight matrix; "
-                    f"missing weights: {_listed([head + 'linear1.weight'])}."
+                    f"missing weights: {list_keys([head + 'linear1.weight'])}."
                 )
             dims[head] = (int(weight.shape[0]), int(weight.shape[1]))
         if dims["audio_projection."][0] != dims["text_projection."][0]:
@@ -542,9 +508,9 @@ class ParaCLAPBackend(ClapBackend):
         if missing or unexpected:
             parts = []
             if missing:
-                parts.append(f"{len(missing)} weights missing: {_listed(missing)}")
+                parts.append(f"{len(missing)} weights missing: {list_keys(missing)}")
             if unexpected:
-                parts.append(f"{len(unexpected)} unexpected weights: {_listed(unexpected)}")
+                parts.append(f"{len(unexpected)} unexpected weights: {list_keys(unexpected)}")
             raise ModelKindError(
                 f"ParaCLAP checkpoint {model!r} ({self.checkpoint}) does not fit the ParaCLAP architecture "
                 f"{where}: {'; '.join(parts)}."
@@ -581,11 +547,8 @@ class ParaCLAPBackend(ClapBackend):
     def _embed_batch(self, waves):
         import torch
 
-        lengths = [max(w.shape[0], self.min_samples) for w in waves]
-        longest = max(lengths)
-        batch = np.zeros((len(waves), longest), dtype=np.float32)
-        for i, w in enumerate(waves):
-            batch[i, : w.shape[0]] = w
+        batch, lengths = self._padded(waves, self.min_samples)
+        longest = batch.shape[1]
         x = torch.from_numpy(batch).to(self.device)
         ragged = len(set(lengths)) > 1
         base = self.model.audio_branch.base
@@ -634,12 +597,7 @@ class ParaCLAPBackend(ClapBackend):
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.embedding_dim), dtype=np.float32)
-        with self.tokenizer_lock:
-            lengths = [len(ids) for ids in self.tokenizer(texts, add_special_tokens=True)["input_ids"]]
-            tokens = self.tokenizer(
-                texts, padding=True, truncation=True, max_length=self.max_text_tokens, return_tensors="pt"
-            )
-        self._warn_truncated([t for t, n in zip(texts, lengths) if n > self.max_text_tokens], self.max_text_tokens)
+        tokens = self._tokenize_padded(texts)
         inputs = {
             k: v.to(self.device) for k, v in tokens.items() if k in ("input_ids", "attention_mask", "token_type_ids")
         }

@@ -13,7 +13,9 @@ from ._hub import (
     load_pretrained,
     model_not_found_error,
     read_model_type,
+    resolve_hub_file,
     resolve_model_path,
+    trusts_remote_code,
 )
 
 __all__ = [
@@ -32,5 +34,7 @@ __all__ = [
     "require_extra",
     "resolve_device",
     "resolve_dtype",
+    "resolve_hub_file",
     "resolve_model_path",
+    "trusts_remote_code",
 ]

@@ -22,7 +22,9 @@ def is_offline() -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def model_not_found_error(model, revision, what, cause, local="a folder holding its config.json and weights"):
+def model_not_found_error(
+    model, revision, what, cause, local="a folder holding its config.json and weights", filename=None
+):
     """The error for a model that is neither a local path nor in the Hugging Face cache.
 
     Parameters
@@ -37,6 +39,8 @@ def model_not_found_error(model, revision, what, cause, local="a folder holding 
         Why the lookup failed (an exception or a text), put on one line.
     local : str, default="a folder holding its config.json and weights"
         What the user can pass instead, after "or pass the path of".
+    filename : str, optional
+        One file of the repo that was looked up (the fetch command names it).
 
     Returns
     -------
@@ -49,16 +53,17 @@ def model_not_found_error(model, revision, what, cause, local="a folder holding 
 
     where = "offline (HF_HUB_OFFLINE=1)" if is_offline() else "online"
     cause = " ".join(str(cause).split()).rstrip(".")
+    local_kind = "file" if filename else "folder"
     return ModelNotFoundError(
-        f"{what} {model!r}{rev} is not a local folder and could not be loaded from the "
+        f"{what} {model!r}{rev} is not a local {local_kind} and could not be loaded from the "
         f"Hugging Face cache ({HF_HUB_CACHE}) {where}: {cause}. "
-        f"Fetch it on a machine with network access: `hf download {model}"
+        f"Fetch it on a machine with network access: `hf download {model}{' ' + filename if filename else ''}"
         f"{' --revision ' + revision if revision else ''}` (then copy the cache, or set HF_HOME "
         f"to it), or pass the path of {local}."
     )
 
 
-def resolve_model_path(model, revision=None, what="model") -> str:
+def resolve_model_path(model, revision=None, what="model", allow_patterns=None) -> str:
     """Return a local folder for a model: the folder itself, or its cached snapshot.
 
     Nothing is downloaded when ``HF_HUB_OFFLINE=1``; otherwise a hub id missing
@@ -72,6 +77,9 @@ def resolve_model_path(model, revision=None, what="model") -> str:
         Branch, tag or commit of a hub id.
     what : str, default="model"
         What the model is, for the error message.
+    allow_patterns : sequence of str, optional
+        Only these files of a hub repo (e.g. ``["*.json", "*.txt"]`` for a
+        tokenizer, ``["config.json"]`` for a configuration); default: all.
 
     Returns
     -------
@@ -93,10 +101,62 @@ def resolve_model_path(model, revision=None, what="model") -> str:
         raise ModelNotFoundError(f"{what} {model!r} looks like a path but no such folder exists.")
     from huggingface_hub import snapshot_download
 
+    patterns = None if allow_patterns is None else list(allow_patterns)
     try:
-        return snapshot_download(model, revision=revision, local_files_only=is_offline())
+        return snapshot_download(model, revision=revision, allow_patterns=patterns, local_files_only=is_offline())
     except Exception as exc:
-        raise model_not_found_error(model, revision, what, f"{type(exc).__name__}: {exc}") from exc
+        local = "a folder holding its config.json and weights"
+        if patterns is not None:
+            local = f"a folder holding its {', '.join(patterns)}"
+        raise model_not_found_error(model, revision, what, f"{type(exc).__name__}: {exc}", local) from exc
+
+
+def resolve_hub_file(repo, filename, revision=None, what="file", local=None) -> str:
+    """Return the local path of one file of a hub repo, from (or fetched into) the Hugging Face cache.
+
+    Nothing is downloaded when ``HF_HUB_OFFLINE=1``.
+
+    Parameters
+    ----------
+    repo : str
+        Hub repo id (``"microsoft/msclap"``).
+    filename : str
+        The file inside it (``"CLAP_weights_2023.pth"``).
+    revision : str, optional
+        Branch, tag or commit.
+    what : str, default="file"
+        What the file is, for the error message (``"MS-CLAP 2023 checkpoint"``).
+    local : str, optional
+        What the user can pass instead (default: "the <filename> file").
+
+    Returns
+    -------
+    str
+        Absolute path of the file.
+
+    Raises
+    ------
+    ModelNotFoundError
+        With the command that fetches it.
+    """
+    from huggingface_hub import hf_hub_download
+
+    try:
+        return hf_hub_download(repo, filename, revision=revision, local_files_only=is_offline())
+    except Exception as exc:
+        cause = f"{type(exc).__name__}: {exc}"
+        raise model_not_found_error(
+            repo, revision, f"{what} ({filename}) of", cause, local or f"the {filename} file", filename=filename
+        ) from exc
+
+
+def trusts_remote_code(value) -> bool:
+    """Whether a ``trust_remote_code`` value grants it: only a real True (Python or numpy).
+
+    transformers reads None as "ask on the terminal" and any other truthy value
+    as yes; zsfuse grants nothing but True.
+    """
+    return value is True or (isinstance(value, np.bool_) and bool(value))
 
 
 def read_model_type(path) -> str | None:
@@ -151,11 +211,7 @@ def load_pretrained(cls, model, revision=None, *, trust_remote_code=False, what=
         What ``cls.from_pretrained`` returns.
     """
     path = resolve_model_path(model, revision, what)
-    # only a real True grants it: transformers reads None as "ask on the terminal", and any
-    # other truthy value as yes
-    trust_remote_code = trust_remote_code is True or (
-        isinstance(trust_remote_code, np.bool_) and bool(trust_remote_code)
-    )
+    trust_remote_code = trusts_remote_code(trust_remote_code)  # only a real True grants it
     try:
         return cls.from_pretrained(path, trust_remote_code=trust_remote_code, **kwargs)
     except OSError as exc:

@@ -62,8 +62,6 @@ def make_tiny_clap(path, seed=0, logit_scale_a=TINY_CLAP_LOGIT_SCALE_A, logit_sc
     """
     import torch
     from transformers import (
-        ClapConfig,
-        ClapFeatureExtractor,
         ClapModel,
         ClapProcessor,
         RobertaTokenizerFast,
@@ -72,11 +70,44 @@ def make_tiny_clap(path, seed=0, logit_scale_a=TINY_CLAP_LOGIT_SCALE_A, logit_sc
     folder = prepare_folder(path)
     vocab_size = write_bpe_files(folder, "roberta")
     tokenizer = RobertaTokenizerFast.from_pretrained(str(folder), model_max_length=77)
+    config = tiny_clap_config(tokenizer, vocab_size)
+    with seeded(seed):
+        model = ClapModel(config).eval()
+    with torch.no_grad():
+        model.logit_scale_a.fill_(float(logit_scale_a))
+        model.logit_scale_t.fill_(float(logit_scale_t))
+    feature_extractor = tiny_clap_feature_extractor()
+    processor = ClapProcessor(feature_extractor=feature_extractor, tokenizer=tokenizer)
+    model.save_pretrained(str(folder))
+    processor.save_pretrained(str(folder))
+    return str(folder)
+
+
+def tiny_clap_config(
+    tokenizer,
+    vocab_size,
+    *,
+    text_hidden=32,
+    text_heads=2,
+    layer_norm_eps=None,
+    depths=(1, 1),
+    heads=(2, 2),
+    fused=False,
+):
+    """The ``ClapConfig`` of the test kit's tiny CLAP models (:func:`make_tiny_clap` with the defaults).
+
+    HTSAT audio with ``spec_size=128``, 16 mel bins, window 8, two stages of
+    widths 16 and 32 (``depths``, ``heads``), fused with ``aff_2d`` when
+    ``fused``; a RoBERTa-like text tower of width ``text_hidden`` and 2 layers
+    for 77 tokens; projections to :data:`TINY_CLAP_PROJECTION_DIM`.
+    """
+    from transformers import ClapConfig
+
     text_config = dict(
         vocab_size=vocab_size,
-        hidden_size=32,
+        hidden_size=text_hidden,
         num_hidden_layers=2,
-        num_attention_heads=2,
+        num_attention_heads=text_heads,
         intermediate_size=37,
         max_position_embeddings=80,  # 77 tokens + RoBERTa's position offset of 2
         type_vocab_size=1,
@@ -85,31 +116,30 @@ def make_tiny_clap(path, seed=0, logit_scale_a=TINY_CLAP_LOGIT_SCALE_A, logit_sc
         eos_token_id=tokenizer.eos_token_id,
         projection_dim=TINY_CLAP_PROJECTION_DIM,
     )
+    if layer_norm_eps is not None:
+        text_config["layer_norm_eps"] = layer_norm_eps
     audio_config = dict(
         spec_size=128,
         num_mel_bins=16,
         window_size=8,
         patch_size=4,
         patch_stride=[4, 4],
-        depths=[1, 1],
-        num_attention_heads=[2, 2],
+        depths=list(depths),
+        num_attention_heads=list(heads),
         patch_embeds_hidden_size=16,
         hidden_size=32,  # patch_embeds_hidden_size * 2 ** (len(depths) - 1)
         num_classes=5,
-        enable_fusion=False,
+        enable_fusion=bool(fused),
         projection_dim=TINY_CLAP_PROJECTION_DIM,
     )
-    config = ClapConfig(
-        text_config=text_config,
-        audio_config=audio_config,
-        projection_dim=TINY_CLAP_PROJECTION_DIM,
-    )
-    with seeded(seed):
-        model = ClapModel(config).eval()
-    with torch.no_grad():
-        model.logit_scale_a.fill_(float(logit_scale_a))
-        model.logit_scale_t.fill_(float(logit_scale_t))
-    feature_extractor = ClapFeatureExtractor(
+    return ClapConfig(text_config=text_config, audio_config=audio_config, projection_dim=TINY_CLAP_PROJECTION_DIM)
+
+
+def tiny_clap_feature_extractor(fused=False):
+    """The tiny CLAP models' ``ClapFeatureExtractor``: 48 kHz, 10 s, 16 mel bins, LAION's settings otherwise."""
+    from transformers import ClapFeatureExtractor
+
+    return ClapFeatureExtractor(
         feature_size=16,
         sampling_rate=48000,
         hop_length=480,
@@ -117,10 +147,6 @@ def make_tiny_clap(path, seed=0, logit_scale_a=TINY_CLAP_LOGIT_SCALE_A, logit_sc
         fft_window_size=1024,
         frequency_min=50,
         frequency_max=14000,
-        truncation="rand_trunc",
+        truncation="fusion" if fused else "rand_trunc",
         padding="repeatpad",
     )
-    processor = ClapProcessor(feature_extractor=feature_extractor, tokenizer=tokenizer)
-    model.save_pretrained(str(folder))
-    processor.save_pretrained(str(folder))
-    return str(folder)

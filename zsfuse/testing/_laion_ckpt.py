@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._build import prepare_folder, seeded
-from ._clap import TINY_CLAP_LOGIT_SCALE_A, TINY_CLAP_LOGIT_SCALE_T, TINY_CLAP_PROJECTION_DIM
+from ._clap import TINY_CLAP_LOGIT_SCALE_A, TINY_CLAP_LOGIT_SCALE_T, tiny_clap_config, tiny_clap_feature_extractor
 from ._tokenizers import write_bpe_files
 
 #: Width of the tiny text tower: 128, so that RoBERTa's heads = width // 64 convention gives 2 heads.
@@ -187,7 +187,7 @@ def make_tiny_laion_checkpoint(path, *, fused=False, seed=0, text_heads=None) ->
     TinyLaionCheckpoint
     """
     import torch
-    from transformers import ClapConfig, ClapFeatureExtractor, ClapModel, ClapProcessor, RobertaTokenizerFast
+    from transformers import ClapModel, ClapProcessor, RobertaTokenizerFast
 
     path = Path(path)
     folder = prepare_folder(path.parent)
@@ -196,35 +196,16 @@ def make_tiny_laion_checkpoint(path, *, fused=False, seed=0, text_heads=None) ->
     vocab_size = write_bpe_files(tok_dir, "roberta")
     tokenizer = RobertaTokenizerFast.from_pretrained(str(tok_dir), model_max_length=77)
     tokenizer.save_pretrained(str(tok_dir))
-    text_config = dict(
-        vocab_size=vocab_size,
-        hidden_size=TINY_LAION_TEXT_WIDTH,
-        num_hidden_layers=2,
-        num_attention_heads=text_heads or TINY_LAION_TEXT_WIDTH // 64,
-        intermediate_size=37,
-        max_position_embeddings=80,  # 77 tokens + RoBERTa's offset of 2
-        type_vocab_size=1,
-        layer_norm_eps=1e-5,
-        pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        projection_dim=TINY_CLAP_PROJECTION_DIM,
+    config = tiny_clap_config(
+        tokenizer,
+        vocab_size,
+        text_hidden=TINY_LAION_TEXT_WIDTH,
+        text_heads=text_heads or TINY_LAION_TEXT_WIDTH // 64,
+        layer_norm_eps=1e-5,  # roberta-base's, which the loader assumes
+        depths=(2, 2),
+        heads=(2, 4),
+        fused=fused,
     )
-    audio_config = dict(
-        spec_size=128,
-        num_mel_bins=16,
-        window_size=8,
-        patch_size=4,
-        patch_stride=[4, 4],
-        depths=[2, 2],
-        num_attention_heads=[2, 4],
-        patch_embeds_hidden_size=16,
-        hidden_size=32,
-        num_classes=5,
-        enable_fusion=bool(fused),
-        projection_dim=TINY_CLAP_PROJECTION_DIM,
-    )
-    config = ClapConfig(text_config=text_config, audio_config=audio_config, projection_dim=TINY_CLAP_PROJECTION_DIM)
     with seeded(seed):
         model = ClapModel(config).eval()
         with torch.no_grad():
@@ -240,17 +221,7 @@ def make_tiny_laion_checkpoint(path, *, fused=False, seed=0, text_heads=None) ->
             model.logit_scale_t.fill_(TINY_CLAP_LOGIT_SCALE_T)
     state = training_state_dict(model)
     torch.save({"state_dict": {"module." + k: v for k, v in state.items()}, "epoch": 1}, str(path))
-    feature_extractor = ClapFeatureExtractor(
-        feature_size=16,
-        sampling_rate=48000,
-        hop_length=480,
-        max_length_s=10,
-        fft_window_size=1024,
-        frequency_min=50,
-        frequency_max=14000,
-        truncation="fusion" if fused else "rand_trunc",
-        padding="repeatpad",
-    )
+    feature_extractor = tiny_clap_feature_extractor(fused)
     model.save_pretrained(str(ref_dir))
     ClapProcessor(feature_extractor=feature_extractor, tokenizer=tokenizer).save_pretrained(str(ref_dir))
     return TinyLaionCheckpoint(str(path), str(tok_dir), str(ref_dir), bool(fused))

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 
 from ._build import prepare_folder, seeded
-from ._tokenizers import GPT2_EOS, wordpiece_vocab, write_bpe_files
+from ._tokenizers import GPT2_EOS, write_bert_tokenizer, write_bpe_files
 
 _MSCLAP_MISSING = "install the msclap extra: pip install 'zsfuse[msclap]'"
 #: Width of the tiny GPT-2 text tower of :func:`make_tiny_msclap`.
@@ -154,14 +154,11 @@ def make_tiny_msclap(path, seed=0, version="2023"):
         )
         text_cls = GPT2Model
     else:
-        from transformers import BertConfig, BertModel, BertTokenizerFast
+        from transformers import BertConfig, BertModel
 
-        text_dir.mkdir(parents=True, exist_ok=True)
-        vocab = wordpiece_vocab()
-        (text_dir / "vocab.txt").write_text("\n".join(vocab) + "\n")
-        tokenizer = BertTokenizerFast(str(text_dir / "vocab.txt"), do_lower_case=True, model_max_length=512)
+        tokenizer = write_bert_tokenizer(text_dir)
         text_config = BertConfig(
-            vocab_size=len(vocab),
+            vocab_size=len(tokenizer),
             hidden_size=TINY_MSCLAP_TEXT_DIM,
             num_hidden_layers=2,
             num_attention_heads=2,

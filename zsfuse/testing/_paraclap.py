@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from ._build import prepare_folder, seeded
 from ._speech import make_tiny_wav2vec2
-from ._tokenizers import wordpiece_vocab
+from ._tokenizers import write_bert_tokenizer
 
 #: Width of the tiny ParaCLAP's joint embedding space.
 TINY_PARACLAP_EMBED_DIM = 16
@@ -110,17 +110,14 @@ def make_tiny_paraclap(path, seed=0):
         The checkpoint and the two folders.
     """
     import torch
-    from transformers import BertConfig, BertModel, BertTokenizerFast
+    from transformers import BertConfig, BertModel
 
     folder = prepare_folder(path).resolve()
     audio_dir = make_tiny_wav2vec2(folder / "tiny-wav2vec2", seed=seed, feat_extract_norm="layer")
     text_dir = folder / "tiny-bert"
-    text_dir.mkdir(parents=True, exist_ok=True)
-    vocab = wordpiece_vocab()
-    (text_dir / "vocab.txt").write_text("\n".join(vocab) + "\n")
-    tokenizer = BertTokenizerFast(str(text_dir / "vocab.txt"), do_lower_case=True, model_max_length=512)
+    tokenizer = write_bert_tokenizer(text_dir)
     text_config = BertConfig(
-        vocab_size=len(vocab),
+        vocab_size=len(tokenizer),
         hidden_size=TINY_PARACLAP_TEXT_DIM,
         num_hidden_layers=2,
         num_attention_heads=2,

@@ -140,3 +140,27 @@ def wordpiece_vocab():
         + ["##" + c for c in chars if c.isalnum()]
         + [w for w in words if len(w) > 1]
     )
+
+
+def write_bert_tokenizer(folder):
+    """Write a lowercase BERT WordPiece tokenizer (:func:`wordpiece_vocab`) into ``folder``.
+
+    Parameters
+    ----------
+    folder : str or path-like
+        Created if missing; ``vocab.txt`` is written into it.
+
+    Returns
+    -------
+    transformers.BertTokenizerFast
+        The tokenizer (``model_max_length=512``), not yet saved with
+        ``save_pretrained``.
+    """
+    from pathlib import Path
+
+    from transformers import BertTokenizerFast
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vocab.txt").write_text("\n".join(wordpiece_vocab()) + "\n")
+    return BertTokenizerFast(str(folder / "vocab.txt"), do_lower_case=True, model_max_length=512)
