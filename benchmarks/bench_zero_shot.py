@@ -185,6 +185,17 @@ def best_raw(forward, items, sizes=RAW_BATCH_SIZES):
     return best
 
 
+def padded(clips):
+    """The raw forward's own zero padding: a (n, longest) tensor and the lengths, nothing of zsfuse."""
+    import torch
+
+    lengths = torch.tensor([len(c) for c in clips])
+    x = torch.zeros(len(clips), int(lengths.max()))
+    for i, c in enumerate(clips):
+        x[i, : len(c)] = torch.from_numpy(c)
+    return x, lengths
+
+
 def family_rows(name, n_clips, t_ours, t_cached, t_raw, raw_size):
     ours = n_clips / t_ours
     return [
@@ -302,10 +313,7 @@ def bench_paraclap(workdir, n_clips, batch_size):
     base = net.audio_branch.base
 
     def forward(batch):
-        lengths = torch.tensor([len(c) for c in batch])
-        x = torch.zeros(len(batch), int(lengths.max()))
-        for i, c in enumerate(batch):
-            x[i, : len(c)] = torch.from_numpy(c)
+        x, lengths = padded(batch)
         with torch.inference_mode():
             if len(batch) == 1:
                 pooled = base(x).last_hidden_state.mean(1)
@@ -341,10 +349,7 @@ def bench_clsp(workdir, n_clips, batch_size):
     model = zs._backend().model
 
     def forward(batch):
-        lengths = torch.tensor([len(c) for c in batch])
-        x = torch.zeros(len(batch), int(lengths.max()))
-        for i, c in enumerate(batch):
-            x[i, : len(c)] = torch.from_numpy(c)
+        x, lengths = padded(batch)
         with torch.inference_mode():
             model(audio=x, audio_lens=lengths)
 
