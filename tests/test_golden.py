@@ -5,6 +5,8 @@ The reference values were recorded before the structure of the package changed
 a store namespace fails here.
 """
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -36,8 +38,19 @@ def golden():
 
 
 @pytest.fixture(scope="module")
-def model_outputs(tmp_path_factory):
-    return run_model_cases(tmp_path_factory.mktemp("golden"))
+def model_folder(tmp_path_factory):
+    return tmp_path_factory.mktemp("golden")
+
+
+@pytest.fixture(scope="module")
+def model_outputs(model_folder):
+    return run_model_cases(model_folder)
+
+
+#: A model's content fingerprint inside a store namespace (24 hexadecimal characters).
+FINGERPRINT = re.compile(r"(?<![0-9a-f])[0-9a-f]{24}(?![0-9a-f])")
+#: ``model_fingerprint`` of the fixed folder and file in ``test_fingerprint_of_fixed_bytes_is_unchanged``.
+PINNED_FOLDER, PINNED_FILE = "749946dfd28e9b49f2778a8f", "a34f6ea71ce306de99cfe97a"
 
 
 def test_model_outputs_are_unchanged(golden, model_outputs):
@@ -48,9 +61,38 @@ def test_model_outputs_are_unchanged(golden, model_outputs):
         np.testing.assert_allclose(values[name], golden[name], rtol=1e-5, atol=1e-6, err_msg=name)
 
 
-def test_cache_keys_are_unchanged(golden, model_outputs):
+def test_cache_keys_are_unchanged(golden, model_outputs, model_folder):
+    """Every store namespace keeps its shape, and names its model by that model's content.
+
+    The tiny models are written by the installed transformers, whose ``config.json``
+    records its own version: their bytes, hence their fingerprints, change with each
+    transformers release, so the recorded keys are compared with the fingerprints
+    masked, and each fingerprint is checked against the model it names. The
+    fingerprint function itself is pinned on fixed bytes below.
+    """
+    from zsfuse.models import model_fingerprint
+
     _, namespaces = model_outputs
-    assert sorted(namespaces) == golden["__namespaces__"].tolist()
+    masked = sorted(FINGERPRINT.sub("<content>", n) for n in namespaces)
+    assert masked == sorted(FINGERPRINT.sub("<content>", n) for n in golden["__namespaces__"].tolist())
+    models = [p for p in model_folder.rglob("*") if "cache" not in p.relative_to(model_folder).parts]
+    fingerprints = {model_fingerprint(p) for p in models}
+    for namespace in namespaces:
+        named = FINGERPRINT.findall(namespace)
+        assert named and set(named) <= fingerprints, namespace
+
+
+def test_fingerprint_of_fixed_bytes_is_unchanged(tmp_path):
+    """The content fingerprint keys every stored embedding: a new algorithm orphans every user's cache."""
+    from zsfuse.models import model_fingerprint
+
+    folder = tmp_path / "model"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "config.json").write_text('{"model_type": "wavlm", "hidden_size": 8}')
+    (folder / "sub" / "weights.bin").write_bytes(bytes(range(256)) * 3)
+    (folder / ".hidden").write_text("ignored")
+    assert model_fingerprint(folder) == PINNED_FOLDER
+    assert model_fingerprint(folder / "sub" / "weights.bin") == PINNED_FILE
 
 
 def test_fusion_outputs_are_unchanged(golden):
