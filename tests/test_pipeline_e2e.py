@@ -135,11 +135,16 @@ def test_pipeline_feature_names_and_the_fm_baseline(corpus, tiny_clap_dir, tiny_
     np.testing.assert_array_equal(pipe.named_steps["clf"].zs_columns_, np.arange(4))
     # zs_weight=0: exactly the head on the FM embedding alone
     from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
 
     from zsfuse.fusion import layernorm
 
     fm = pipe.named_steps["features"].transformer_list[1][1]
     embedding = fm.transform(X).astype(np.float64)
+    scaled = StandardScaler().fit(embedding).transform(embedding)  # the default normalize="standard"
+    head = LogisticRegression(max_iter=1000).fit(scaled, y)
+    np.testing.assert_array_equal(pipe.predict_proba(X), head.predict_proba(scaled))
+    pipe.set_params(clf__normalize="layernorm").fit(X, y)
     head = LogisticRegression(max_iter=1000).fit(layernorm(embedding), y)
     np.testing.assert_array_equal(pipe.predict_proba(X), head.predict_proba(layernorm(embedding)))
     # with pandas output, the classifier finds the zero-shot block by name (here: moved last)
