@@ -362,6 +362,7 @@ def test_every_mode_fits_the_same_attributes(task, fusion):
         "estimator_",
         "fm_columns_",
         "fm_normalizer_",
+        "frames_column_",
         "meta_estimator_",
         "n_features_in_",
         "temperature_",

@@ -25,6 +25,7 @@ from ._blocks import (
     normalize_block,
     resolve_zs_columns,
 )
+from ._frames import Blocks, accepts_frames, split_frames
 from ._heads import default_head, head_log_proba
 from ._modes import MODES
 from ._scores import fit_temperature, log_softmax, looks_like_proba, safe_log
@@ -215,8 +216,10 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
         self.cv = cv
 
     def __setstate__(self, state):
-        # a classifier saved before a parameter existed loads with its default
+        # a classifier saved before a parameter (or fitted attribute) existed loads with its default
         state.setdefault("zs_labels", None)
+        if "classes_" in state:
+            state.setdefault("frames_column_", None)
         super().__setstate__(state)
 
     # ------------------------------------------------------------------ parameters
@@ -287,7 +290,7 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
             The fitted classifier.
         """
         mode = self._fusion_mode()
-        X, y = validate_data(self, X, y, dtype=np.float64)
+        X, y = self._validate(X, y, reset=True)
         check_classification_targets(y)
         self.classes_, y_index = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
@@ -295,24 +298,103 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
                 "LateFusionClassifier needs samples of at least 2 classes in the data, but the data "
                 f"contains only one class: {self.classes_[0]!r}."
             )
-        names = getattr(self, "feature_names_in_", None)
-        zs, block = resolve_zs_columns(self.zs_columns, names, X.shape[1], self.classes_, self.zs_labels)
-        fm = np.setdiff1d(np.arange(X.shape[1]), block).astype(np.intp)
+        names = self._numeric_names()
+        n_numeric = X.numeric.shape[1]
+        # with frames, the FM block is the frame-level column: the numeric columns may all be zero-shot
+        room = n_numeric + (self.frames_column_ is not None)
+        zs, block = resolve_zs_columns(self.zs_columns, names, room, self.classes_, self.zs_labels)
+        block = block[block < n_numeric]
+        fm = np.setdiff1d(np.arange(n_numeric), block).astype(np.intp)
+        head = clone(self.estimator) if self.estimator is not None else default_head()
+        if self.frames_column_ is not None:
+            self._check_frame_head(head, fm, names)
+            fm = np.empty(0, dtype=np.intp)
         self.zs_columns_, self.fm_columns_ = zs, fm
-        if fm.size == 0 and mode.needs_fm_block:
+        if not self._has_fm_block() and mode.needs_fm_block:
             raise ValueError(
-                f"fusion={self.fusion!r} needs an FM block, but all {X.shape[1]} columns of X are the zero-shot block."
+                f"fusion={self.fusion!r} needs an FM block, but all {n_numeric} columns of X are the zero-shot block."
             )
-        self.zs_input_ = "proba" if zs.size > 0 and looks_like_proba(X[:, zs]) else "logit"
+        self.zs_input_ = "proba" if zs.size > 0 and looks_like_proba(X.numeric[:, zs]) else "logit"
         self.fm_normalizer_ = self.zs_normalizer_ = None
         self.temperature_ = self.meta_estimator_ = None
-        head = clone(self.estimator) if self.estimator is not None else default_head()
         mode.fit(self, X, y, y_index, head)
         return self
 
+    def _validate(self, X, y=None, reset=False):
+        """Validate ``X`` (and ``y``) into :class:`Blocks`: the numeric columns, and the frames if ``X`` has them.
+
+        A frame-level column (each cell a clip's ``(n_frames, dim)`` array) is
+        split off first; the numeric rest is validated as scikit-learn does
+        (``n_features_in_`` and ``feature_names_in_`` count and name every
+        column of ``X``, the frame-level one included).
+        """
+        numeric, frames, position = split_frames(X)
+        if reset:
+            self.frames_column_ = position
+        elif (position is None) != (getattr(self, "frames_column_", None) is None):
+            raise ValueError(
+                "X has no frame-level FM block, but the classifier was fitted with one."
+                if position is None
+                else "X has a frame-level FM block, but the classifier was fitted without one."
+            )
+        if frames is None:
+            if not reset:
+                return Blocks(validate_data(self, X, dtype=np.float64, reset=False))
+            X, y = validate_data(self, X, y, dtype=np.float64)  # y=None: scikit-learn's "requires y" error
+            return Blocks(X), y
+        from sklearn.utils.validation import check_array, check_consistent_length, column_or_1d
+
+        columns = getattr(X, "columns", None)
+        n_columns = numeric.shape[1] + 1
+        if reset:
+            self.n_features_in_ = n_columns
+            if columns is not None and all(isinstance(c, str) for c in columns):
+                self.feature_names_in_ = np.asarray(list(columns), dtype=object)
+            elif hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        elif n_columns != self.n_features_in_:
+            raise ValueError(
+                f"X has {n_columns} features, but {type(self).__name__} is expecting {self.n_features_in_}."
+            )
+        values = check_array(numeric, dtype=np.float64, ensure_min_features=0)
+        blocks = Blocks(values, frames)
+        if not reset:
+            return blocks
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        y = column_or_1d(y, warn=True)
+        check_consistent_length(frames, y)
+        return blocks, y
+
+    def _numeric_names(self):
+        """The names of the numeric columns seen in ``fit`` (None without names)."""
+        names = getattr(self, "feature_names_in_", None)
+        if names is None or self.frames_column_ is None:
+            return names
+        return np.delete(names, self.frames_column_)
+
+    def _check_frame_head(self, head, fm, names):
+        """A frame-level FM block needs a frame-level head, and no other numeric FM columns."""
+        if fm.size:
+            shown = [str(names[i]) for i in fm[:5]] if names is not None else fm[:5].tolist()
+            raise ValueError(
+                f"X has a frame-level FM block and {fm.size} other column(s) that are not the zero-shot "
+                f"block ({shown}): with frames, every numeric column must be a zero-shot score."
+            )
+        if not accepts_frames(head):
+            raise ValueError(
+                f"X has a frame-level FM block (FMEmbeddingTransformer(pooling='none')), which "
+                f"{type(head).__name__} cannot read: use a frame-level head, e.g. "
+                "LateFusionClassifier(estimator=EmoBoxHead()), or pool the frames (pooling='mean')."
+            )
+
+    def _has_fm_block(self):
+        return self.fm_columns_.size > 0 or self.frames_column_ is not None
+
     def _fit_fm_block(self, X):
-        """Fit the FM block's normaliser; return the normalised FM block."""
-        self.fm_normalizer_ = fit_normalizer(self.normalize, self._take(X, self.fm_columns_))
+        """Fit the FM block's normaliser; return the normalised FM block (frames: as they are)."""
+        if X.frames is None:
+            self.fm_normalizer_ = fit_normalizer(self.normalize, self._take(X, self.fm_columns_))
         return self._fm_input(X)
 
     def _fit_temperature(self, X, y_index):
@@ -328,7 +410,7 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
     def _take(X, columns):
         # a C-ordered block of its own: X[:, index] is F-ordered, and the memory order of a
         # head's input can change the last bit of its BLAS products (the exact baseline)
-        return np.ascontiguousarray(X[:, columns])
+        return np.ascontiguousarray(X.numeric[:, columns])
 
     def _zs_logits(self, X):
         z = self._take(X, self.zs_columns_)
@@ -338,6 +420,8 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
         return log_softmax(self._zs_logits(X) / self.temperature_)
 
     def _fm_input(self, X):
+        if X.frames is not None:  # a frame-level head normalises each clip itself
+            return X.frames
         return normalize_block(self.normalize, self.fm_normalizer_, self._take(X, self.fm_columns_))
 
     def _uses_zs(self):
@@ -346,7 +430,7 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
     def _answer(self, X):
         """The mode, the estimator that answers and its input, for validated ``X``."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        X = self._validate(X)
         mode = MODES[self.fusion]()
         return (mode, *mode.combine(self, X))
 

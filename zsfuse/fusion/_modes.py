@@ -19,6 +19,7 @@ import numpy as np
 from sklearn.base import clone
 
 from ._blocks import fit_normalizer, normalize_block
+from ._frames import WithSide, accepts_side
 from ._heads import default_head
 from ._scores import log_softmax, safe_log, softmax
 
@@ -169,28 +170,47 @@ class ConcatFusion(FusionMode):
         return True
 
     def fit(self, clf, X, y, y_index, head):
-        """Fit both blocks' normalisers and the head (see FusionMode)."""
+        """Fit both blocks' normalisers and the head (see FusionMode).
+
+        A head with ``accepts_side = True`` gets the FM block as its input and
+        the weighted zero-shot block as ``side`` features (its own way to
+        concatenate them); any other head gets ``[w * N(z), N(e)]``. A
+        frame-level FM block needs the former when the zero-shot block is used.
+        """
         if clf._uses_zs():
             clf.zs_normalizer_ = fit_normalizer(clf.normalize, clf._zs_logits(X))
-        elif clf.fm_columns_.size == 0:
+        elif not clf._has_fm_block():
             raise ValueError("zs_weight=0 drops the zero-shot block, and X has no other columns: nothing to fit.")
+        if X.frames is not None and clf._uses_zs() and not accepts_side(head):
+            raise ValueError(
+                f"fusion='concat' cannot concatenate the zero-shot block with a frame-level FM block for "
+                f"{type(head).__name__}: use a head that takes side features (accepts_side = True, e.g. "
+                "EmoBoxHead), or fusion='weighted' or 'stack'."
+            )
         if clf.fm_columns_.size:
             clf.fm_normalizer_ = fit_normalizer(clf.normalize, clf._take(X, clf.fm_columns_))
-        clf.estimator_ = head.fit(self._input(clf, X), y)
+        data, side = self._input(clf, X, head)
+        clf.estimator_ = head.fit(data, y) if side is None else head.fit(data, y, side=side)
 
     def combine(self, clf, X):
-        """The head, on the concatenated blocks (see FusionMode)."""
-        return clf.estimator_, self._input(clf, X)
+        """The head, on the concatenated blocks, or with the zero-shot block as side features (see FusionMode)."""
+        data, side = self._input(clf, X, clf.estimator_)
+        return (clf.estimator_, data) if side is None else (WithSide(clf.estimator_, side), data)
 
     @staticmethod
-    def _input(clf, X):
-        blocks = []
+    def _input(clf, X, head):
+        """The head's input and its side features (None: no side features)."""
+        zs = None
         if clf._uses_zs():
-            zs = normalize_block(clf.normalize, clf.zs_normalizer_, clf._zs_logits(X))
-            blocks.append(clf.zs_weight * zs)
-        if clf.fm_columns_.size:
-            blocks.append(clf._fm_input(X))
-        return blocks[0] if len(blocks) == 1 else np.hstack(blocks)
+            zs = clf.zs_weight * normalize_block(clf.normalize, clf.zs_normalizer_, clf._zs_logits(X))
+        if not clf._has_fm_block():
+            return zs, None
+        fm = clf._fm_input(X)
+        if zs is None:
+            return fm, None
+        if accepts_side(head) and clf._has_fm_block():
+            return fm, zs
+        return np.hstack([zs, fm]), None
 
 
 class WeightedFusion(FusionMode):
@@ -252,6 +272,9 @@ class StackFusion(FusionMode):
         from sklearn.preprocessing import StandardScaler
 
         cv = check_cv(clf.cv, y, classifier=True)
+        if X.frames is not None:  # a frame-level head: nothing is fitted outside it
+            oof = cross_val_predict(clone(head), fm_input, y, cv=cv, method="predict_proba")
+            return self._meta_input(clf, X, safe_log(oof))
         raw = clf._take(X, clf.fm_columns_)
         if clf.normalize == "standard":  # refit the scaler inside each fold
             oof = cross_val_predict(make_pipeline(StandardScaler(), clone(head)), raw, y, cv=cv, method="predict_proba")
