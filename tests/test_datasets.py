@@ -290,19 +290,52 @@ def test_dataset_and_fold_containers():
 # ---------------------------------------------------------------------------
 
 
-def test_ravdess_six_folds_of_four_actors(ravdess):
+#: EmoBox's RAVDESS folds, read off data/ravdess/fold_<k>/ravdess_test_fold_<k>.jsonl of
+#: github.com/emo-box/EmoBox (written out here, independently of zsfuse's table).
+EMOBOX_TEST_ACTORS = {
+    "fold_1": {1, 11, 20, 21},
+    "fold_2": {4, 10, 12, 14},
+    "fold_3": {8, 9, 19, 23},
+    "fold_4": {3, 5, 7, 24},
+    "fold_5": {2, 15, 16, 18},
+    "fold_6": {6, 13, 17, 22},
+}
+
+
+def test_ravdess_default_is_emobox_six_folds(ravdess):
     ds = load_dataset("RAVDESS", ravdess)
     assert_well_formed(ds)
-    assert ds.protocol == "6fold" and len(ds.folds) == 6
+    assert ds.protocol == "emobox" and ds.speaker_independent
     assert len(ds) == 48 and ds.info["other_channel"] == 24  # the song clips are left out, and counted
     assert ds.classes == ("ang", "neu")
+    assert [f.name for f in ds.folds] == list(EMOBOX_TEST_ACTORS)
+    for fold in ds.folds:
+        expected = {f"Actor_{a:02d}" for a in EMOBOX_TEST_ACTORS[fold.name]}
+        assert set(ds.speakers[fold.test].tolist()) == expected
+        assert set(ds.speakers[fold.train].tolist()) == {f"Actor_{a:02d}" for a in range(1, 25)} - expected
+        assert len(fold.test) == 8 and len(fold.train) == 40
+    # every actor is tested exactly once
+    tested = sorted(int(s[-2:]) for f in ds.folds for s in set(ds.speakers[f.test].tolist()))
+    assert tested == list(range(1, 25))
+    i = ds.paths.index(str(ravdess / "Actor_07" / "03-01-05-01-01-01-07.wav"))
+    assert ds.labels[i] == "ang" and ds.speakers[i] == "Actor_07"
+    assert load_ravdess(ravdess, protocol="EmoBox").paths == ds.paths
+
+
+def test_ravdess_consecutive_folds_and_the_old_name(ravdess):
+    ds = load_ravdess(ravdess, protocol="6fold-consecutive")
+    assert_well_formed(ds)
+    assert ds.protocol == "6fold-consecutive" and len(ds.folds) == 6
     for k, fold in enumerate(ds.folds, 1):
         assert fold.name == f"fold_{k}"
         expected = {f"Actor_{a:02d}" for a in range(4 * k - 3, 4 * k + 1)}
         assert set(ds.speakers[fold.test].tolist()) == expected
-        assert len(fold.test) == 8 and len(fold.train) == 40
-    i = ds.paths.index(str(ravdess / "Actor_07" / "03-01-05-01-01-01-07.wav"))
-    assert ds.labels[i] == "ang" and ds.speakers[i] == "Actor_07"
+    with pytest.warns(FutureWarning, match="6fold-consecutive"):
+        old = load_dataset("ravdess", ravdess, protocol="6fold")
+    assert old.protocol == "6fold-consecutive"
+    assert [f.test.tolist() for f in old.folds] == [f.test.tolist() for f in ds.folds]
+    with pytest.raises(DatasetError, match="'emobox', '6fold-consecutive', 'loso'"):
+        load_ravdess(ravdess, protocol="5fold")
 
 
 def test_ravdess_loso_song_and_class_merge(ravdess):
@@ -322,7 +355,8 @@ def test_ravdess_unknown_code_and_bad_names(tmp_path):
     # mapped explicitly, it loads (folds whose actors are absent are left out, with a warning)
     with pytest.warns(UserWarning, match="no test clips"):
         ds = load_ravdess(tmp_path, class_map={"09": None})
-    assert ds.info["excluded"] == {"09": 1} and len(ds.folds) == 1
+    # actors 1-4 are tested in EmoBox's fold_1 (1), fold_2 (4), fold_4 (3) and fold_5 (2)
+    assert ds.info["excluded"] == {"09": 1} and [f.name for f in ds.folds] == ["fold_1", "fold_2", "fold_4", "fold_5"]
     os.remove(bad)
     wrong = clip(tmp_path / "Actor_03" / "03-01-01-01-01-01-04.wav")  # actor 04 in Actor_03
     stray = clip(tmp_path / "Actor_03" / "notes.wav")

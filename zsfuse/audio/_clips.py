@@ -21,6 +21,7 @@ from ..exceptions import ClipError, ClipNotFoundError, ClipWarning, describe_cli
 from ._convert import MAX_CHANNELS, channel_axis, to_float32, to_mono
 from ._decode import decode_file, file_info
 from ._resample import resample
+from ._segment import Segment, clip_name
 
 #: Float samples beyond this magnitude get a :class:`~zsfuse.exceptions.ClipWarning`
 #: (+12 dB over full scale: not resampling overshoot, but audio in the wrong unit).
@@ -63,7 +64,8 @@ class Clip:
     index : int
         Position in ``X``.
     path : str or None
-        The file it was read from, if any.
+        The file it was read from, if any; for a :class:`~zsfuse.audio.Segment`,
+        its name ``'file [start-end s, channel c]'`` (``str(segment)``).
     wave : ndarray of float32, shape (n_samples,)
         Mono samples in [-1, 1] for PCM sources.
     rate : int
@@ -101,10 +103,12 @@ class Clip:
 
 
 class _FileMemo:
-    """Digest and header of files already decoded, keyed by file identity, size and mtime.
+    """Digest of files (and segments) already decoded, keyed by file identity, size and mtime.
 
     It lets a second pass over the same files find their cached embeddings
-    without decoding them again. Bounded; shared by the whole process.
+    without decoding them again. A segment's key adds its start, end and
+    channel, so two segments of one file (or a segment and its whole file)
+    never share an entry. Bounded; shared by the whole process.
     """
 
     def __init__(self, max_entries=500_000):
@@ -113,10 +117,13 @@ class _FileMemo:
         self._lock = threading.Lock()
 
     @staticmethod
-    def _key(path):
+    def _key(item):
         # (device, inode) names the file whatever path reaches it, at the cost
         # of one stat call (realpath would cost one per path component)
-        st = os.stat(path)
+        if isinstance(item, Segment):
+            st = os.stat(item.path)
+            return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, item.start, item.end, item.channel)
+        st = os.stat(item)
         return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
     def get(self, path):
@@ -146,7 +153,8 @@ class Clips(Sequence):
     Parameters
     ----------
     X : sequence of clips
-        File paths (str or path-like), 1-D arrays of samples, 2-D
+        File paths (str or path-like), :class:`~zsfuse.audio.Segment` s (a
+        part of a file: path, start, end, channel), 1-D arrays of samples, 2-D
         ``(samples, channels)`` or ``(channels, samples)`` arrays, or mappings
         ``{"array": ..., "sampling_rate": ...}`` / ``{"path": ...}`` (the Hugging
         Face ``datasets`` audio format) -- as a list, tuple, 1-D object array or
@@ -178,7 +186,15 @@ class Clips(Sequence):
 
     # -- structure -------------------------------------------------------------------------
     def _check_item(self, i, item):
-        """Return ``path`` (str) or ``(samples, rate)`` for clip ``i``."""
+        """Return ``path`` (str), a :class:`Segment` or ``(samples, rate)`` for clip ``i``."""
+        if isinstance(item, Segment):
+            if not os.path.exists(item.path):
+                raise ClipNotFoundError(
+                    i, clip_name(item), "no such file.", "Check the path, or the folder it is relative to."
+                )
+            if os.path.isdir(item.path):
+                raise ClipError(i, clip_name(item), "is a folder, not an audio file.", "Segment an audio file.")
+            return item
         if isinstance(item, (str, os.PathLike)):
             path = os.fspath(item)
             if not os.path.exists(path):
@@ -252,9 +268,9 @@ class Clips(Sequence):
             return [self[j] for j in range(*i.indices(len(self)))]
         i = _index(i, len(self))
         item = self._items[i]
-        if isinstance(item, str):
+        if isinstance(item, (str, Segment)):
             wave, rate = decode_file(item, index=i)
-            clip = Clip(i, item, wave, rate)
+            clip = Clip(i, clip_name(item), wave, rate)
             self._validate_decoded(clip)
             _FILE_DIGESTS.put(item, clip.digest)
             return clip
@@ -292,16 +308,16 @@ class Clips(Sequence):
             )
 
     # -- cheap per-clip facts ----------------------------------------------------------------
-    def path(self, i: int) -> str | None:
-        """Return the file of clip ``i``, or None for an in-memory clip."""
+    def path(self, i: int) -> str | Segment | None:
+        """Return the file of clip ``i`` (its :class:`Segment` for a segment), or None for an in-memory clip."""
         item = self._items[_index(i, len(self))]
-        return item if isinstance(item, str) else None
+        return item if isinstance(item, (str, Segment)) else None
 
     def seconds(self, i: int) -> float:
-        """Return the duration of clip ``i`` without decoding it (file header)."""
+        """Return the duration of clip ``i`` without decoding it (file header; a segment's own length)."""
         i = _index(i, len(self))
         item = self._items[i]
-        if isinstance(item, str):
+        if isinstance(item, (str, Segment)):
             n_frames, rate = file_info(item, index=i)
             return n_frames / rate
         samples, rate = item
@@ -312,12 +328,13 @@ class Clips(Sequence):
     def known_digest(self, i: int) -> str | None:
         """Return the content digest of clip ``i`` if it is known without decoding.
 
-        In-memory clips are hashed directly; a file's digest is known once it was
-        decoded in this process and has not changed since (same size and mtime).
+        In-memory clips are hashed directly; a file's (or a segment's) digest is
+        known once it was decoded in this process and the file has not changed
+        since (same size and mtime).
         """
         i = _index(i, len(self))
         item = self._items[i]
-        if isinstance(item, str):
+        if isinstance(item, (str, Segment)):
             return _FILE_DIGESTS.get(item)
         return None
 
@@ -362,6 +379,8 @@ def _as_sequence(X):
         )
     if isinstance(X, Mapping):
         raise ValueError("X must be a sequence of clips, got a single mapping; wrap it in a list.")
+    if isinstance(X, Segment):
+        raise ValueError(f"X must be a sequence of clips, got a single Segment ({X}); wrap it in a list: [segment].")
     if hasattr(X, "columns") and hasattr(X, "iloc"):  # a pandas DataFrame
         if X.shape[1] != 1:
             raise ValueError(

@@ -26,7 +26,7 @@ See ``docs/datasets.md`` for each corpus's layout, class map and folds.
 from ..exceptions import DatasetError
 from ..exceptions import DatasetOptionError as DatasetOptionError
 from ._base import AUDIO_EXTENSIONS, Dataset, Fold
-from ._corpora import load_crema_d, load_emo_db, load_ravdess, load_tess
+from ._corpora import EMOBOX_RAVDESS_FOLDS, load_crema_d, load_emo_db, load_ravdess, load_tess
 from ._emobox import load_emobox
 from ._iemocap import load_iemocap
 from ._manifest import load_folders, load_manifest
@@ -36,6 +36,7 @@ from ._registry import DATASETS, load_dataset
 __all__ = [
     "AUDIO_EXTENSIONS",
     "DATASETS",
+    "EMOBOX_RAVDESS_FOLDS",
     "Dataset",
     "DatasetError",
     "Fold",

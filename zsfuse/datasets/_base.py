@@ -11,6 +11,7 @@ turns the kept records into folds.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import textwrap
@@ -19,9 +20,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..audio import Segment
 from ..exceptions import DatasetError
 
-__all__ = ["AUDIO_EXTENSIONS", "Dataset", "DatasetError", "Fold", "build_dataset"]
+__all__ = ["AUDIO_EXTENSIONS", "Dataset", "DatasetError", "Fold", "build_dataset", "clip_file", "clip_sort_key"]
 
 #: File extensions (lower case) the loaders accept as audio.
 AUDIO_EXTENSIONS = (".wav", ".flac")
@@ -37,6 +39,21 @@ def format_paths(paths, show=SHOW):
     if len(paths) > show:
         text += f" (and {len(paths) - show} more)"
     return text
+
+
+def clip_file(clip):
+    """The audio file of a clip: the path itself, or a :class:`~zsfuse.audio.Segment`'s file."""
+    return clip.path if isinstance(clip, Segment) else clip
+
+
+def clip_sort_key(clip):
+    """Sort key of a clip (a path or a :class:`~zsfuse.audio.Segment`): by file, then segment start and end.
+
+    A whole file sorts before the segments of the same file.
+    """
+    if isinstance(clip, Segment):
+        return (clip.path, 1, clip.start, math.inf if clip.end is None else clip.end, clip.channel or 0)
+    return (clip, 0, 0.0, 0.0, 0)
 
 
 def _index_array(values, what):
@@ -97,6 +114,8 @@ class Dataset:
 
     Nothing is decoded: ``paths`` name audio files that existed when the
     dataset was loaded (unless it was loaded with ``check_files=False``).
+    Every item of ``paths`` is a clip that :mod:`zsfuse.audio` (and so every
+    zsfuse estimator) accepts as an item of ``X``.
 
     Parameters
     ----------
@@ -105,19 +124,22 @@ class Dataset:
     root : str
         What the dataset was loaded from (a folder, or a manifest file).
     protocol : str
-        The protocol the folds follow, e.g. ``"6fold"``, ``"loso"``.
-    paths : tuple of str
-        Absolute paths of the clips, sorted.
+        The protocol the folds follow, e.g. ``"emobox"``, ``"loso"``.
+    paths : tuple of str or Segment
+        The clips, sorted: absolute paths, or, for clips that are parts of a
+        longer file (EmoBox's PAVOQUE records), :class:`zsfuse.audio.Segment`
+        s (file, start, end, channel), sorted by file then start.
     labels : numpy.ndarray
         Class of each clip (object array of str), after the class map.
     speakers : numpy.ndarray
         Speaker id of each clip (object array of str).
     folds : tuple of Fold
-        The protocol's folds. Every fold is speaker-independent unless
-        ``info["speaker_independent"]`` is False (see the loader).
+        The protocol's folds. Every fold is speaker-independent (checked)
+        unless :attr:`speaker_independent` is False (see the loader).
     info : dict
         JSON-serialisable details: the class map used, clips excluded by it
-        (per raw code), per-class counts, notes.
+        (per raw code), per-class counts, ``speaker_independent`` and
+        ``speaker_check``, notes.
     """
 
     name: str
@@ -130,7 +152,7 @@ class Dataset:
     info: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        paths = tuple(str(p) for p in self.paths)
+        paths = tuple(p if isinstance(p, Segment) else str(p) for p in self.paths)
         labels = np.array([str(v) for v in self.labels], dtype=object)
         speakers = np.array([str(v) for v in self.speakers], dtype=object)
         if not (len(paths) == labels.shape[0] == speakers.shape[0]):
@@ -154,6 +176,18 @@ class Dataset:
         object.__setattr__(self, "folds", folds)
         object.__setattr__(self, "root", str(self.root))
         object.__setattr__(self, "info", dict(self.info))
+
+    @property
+    def speaker_independent(self):
+        """bool: True when no fold has a speaker in both its training (or valid) and its test part (checked).
+
+        False when that is not so, or not known: ``info["speaker_check"]`` says
+        which (``"overlap"``: a loader allowed folds with speakers on both
+        sides, e.g. EmoBox's CREMA-D split with ``allow_speaker_overlap=True``;
+        ``"unchecked"``: the data has no speaker ids). Results on such folds
+        are speaker-dependent, or may be.
+        """
+        return bool(self.info.get("speaker_independent", True))
 
     @property
     def classes(self):
@@ -193,8 +227,11 @@ class Dataset:
         if len(self.folds) > 6:
             shown.append(f"... {len(self.folds) - 6} more")
         text += f" {len(self.folds)} fold{'s' if len(self.folds) != 1 else ''}: {', '.join(shown)}."
-        if not self.info.get("speaker_independent", True):
-            text += " The folds are NOT speaker-independent."
+        if not self.speaker_independent:
+            if self.info.get("speaker_check") == "unchecked":
+                text += " The folds are NOT known to be speaker-independent (no speaker ids to check)."
+            else:
+                text += " The folds are NOT speaker-independent (results are speaker-dependent)."
         for key, what in (("excluded", "Excluded by the class map"), ("dropped_by_classes", "Dropped by classes=")):
             counts = self.info.get(key) or {}
             if counts:
@@ -326,14 +363,26 @@ def walk_audio(folder):
     return sorted(found)
 
 
+#: Extensions of files the decoder (libsndfile) cannot read, which EmoBox lists for some corpora
+#: (video, and audio in MP4 containers): a converted ``.wav`` / ``.flac`` twin beside one is read instead.
+UNDECODABLE_EXTENSIONS = (".mp4", ".m4a", ".avi", ".webm", ".mkv", ".mov", ".aac", ".wma")
+
+
 def resolve_audio(path):
-    """``path`` if it exists, else the same file with the other audio extension, else None."""
-    if os.path.isfile(path):
-        return path
+    """The audio file to read for ``path``, or None if there is none.
+
+    For ``.wav`` / ``.flac`` (and any other extension): ``path`` if it exists,
+    else its twin with a ``.wav`` / ``.flac`` extension. For a format the
+    decoder cannot read (:data:`UNDECODABLE_EXTENSIONS`: ``.mp4``, ``.avi``,
+    ``.webm``, ``.m4a``, ...): its ``.wav`` or ``.flac`` twin (a converted
+    copy beside it) first, else ``path`` itself.
+    """
     stem, ext = os.path.splitext(path)
-    for other in AUDIO_EXTENSIONS:
-        if other != ext.lower() and os.path.isfile(stem + other):
-            return stem + other
+    twins = [stem + other for other in AUDIO_EXTENSIONS if other != ext.lower()]
+    order = [*twins, path] if ext.lower() in UNDECODABLE_EXTENSIONS else [path, *twins]
+    for candidate in order:
+        if os.path.isfile(candidate):
+            return candidate
     return None
 
 
@@ -516,19 +565,31 @@ def _map_codes(records, default_map, user_map, title, hint_codes):
     return out
 
 
-def _check_speaker_independence(name_of, records, folds, hint=""):
+def _speaker_leaks(records, folds):
+    """``[(fold, speakers in both its training (or valid) and its test part, their test clips)]``."""
     speakers = np.array([r["speaker"] for r in records], dtype=object)
+    leaks = []
     for fold in folds:
         seen = np.concatenate([fold.train, fold.valid])
         leaked = sorted(set(speakers[seen].tolist()) & set(speakers[fold.test].tolist()), key=natural_key)
         if leaked:
-            examples = [records[i]["path"] for i in fold.test if speakers[i] in set(leaked)]
-            raise DatasetError(
-                f"{name_of}: fold {fold.name!r} is not speaker-independent: speaker(s) {format_paths(leaked)} "
-                f"have clips in both its training and its test part (test clips: {format_paths(examples, 3)}). "
-                + (hint or "Put all clips of a speaker in one fold (or one split)."),
-                examples,
-            )
+            wanted = set(leaked)
+            leaks.append((fold, leaked, [records[i]["path"] for i in fold.test if speakers[i] in wanted]))
+    return leaks
+
+
+def _check_speaker_independence(name_of, records, folds, hint="", allow_overlap=False):
+    """Raise on the first fold with a speaker on both sides; with ``allow_overlap``, return the leaks instead."""
+    leaks = _speaker_leaks(records, folds)
+    if leaks and not allow_overlap:
+        fold, leaked, examples = leaks[0]
+        raise DatasetError(
+            f"{name_of}: fold {fold.name!r} is not speaker-independent: speaker(s) {format_paths(leaked)} "
+            f"have clips in both its training and its test part (test clips: {format_paths(examples, 3)}). "
+            + (hint or "Put all clips of a speaker in one fold (or one split)."),
+            examples,
+        )
+    return leaks
 
 
 def build_dataset(
@@ -548,6 +609,7 @@ def build_dataset(
     missing_hint="",
     speaker_independent=True,
     leak_hint="",
+    allow_overlap=False,
 ):
     """Map classes, check files, sort, make and check folds: the last step of every loader.
 
@@ -580,8 +642,14 @@ def build_dataset(
         What to do about missing files, appended to that error.
     speaker_independent : bool
         Check that no fold has a speaker in both train (or valid) and test.
+        False: the records have no real speaker ids, so there is nothing to
+        check (``info["speaker_check"] == "unchecked"``).
     leak_hint : str
         What to do when that check fails (default: put each speaker in one fold).
+    allow_overlap : bool
+        Do not raise when a fold has a speaker on both sides: record it
+        (``info["speaker_independent"]`` False, ``info["speaker_check"] ==
+        "overlap"``, ``info["overlapping_folds"]``).
 
     Returns
     -------
@@ -636,14 +704,14 @@ def build_dataset(
         )
 
     if check_files:
-        missing = [r["path"] for r in kept if not os.path.isfile(r["path"])]
+        missing = [r["path"] for r in kept if not os.path.isfile(clip_file(r["path"]))]
         if missing:
             raise DatasetError(
                 f"{title}: {len(missing)} clip(s) have no audio file: {format_paths(missing)}. {missing_hint}".rstrip(),
                 missing,
             )
 
-    kept.sort(key=lambda r: r["path"])
+    kept.sort(key=lambda r: clip_sort_key(r["path"]))
     folds = list(make_folds(kept))
     empty = [f.name for f in folds if f.test.size == 0]
     if empty:
@@ -656,9 +724,19 @@ def build_dataset(
         folds = [f for f in folds if f.test.size]
     if not folds:
         raise DatasetError(f"{title}: no fold has test clips; check the root {root!r} and the protocol.", [root])
+    overlapping = {}
     if speaker_independent:
-        _check_speaker_independence(title, kept, folds, leak_hint)
+        leaks = _check_speaker_independence(title, kept, folds, leak_hint, allow_overlap=allow_overlap)
+        overlapping = {fold.name: len(leaked) for fold, leaked, _ in leaks}
+        if overlapping:
+            notes.append(
+                f"NOT speaker-independent: {len(overlapping)} fold(s) have speakers in both training and test "
+                f"({', '.join(f'{k}: {v} speaker(s)' for k, v in overlapping.items())}); results on them are "
+                "speaker-dependent."
+            )
+        check = "overlap" if overlapping else "checked"
     else:
+        check = "unchecked"
         notes.append("the folds are not checked for speaker independence (speakers may be in both training and test).")
 
     codes_seen = sorted({r["code"] for r in records} | set(default_map))
@@ -681,7 +759,9 @@ def build_dataset(
         "class_map": used_map,
         "excluded": excluded,
         "dropped_by_classes": dropped,
-        "speaker_independent": bool(speaker_independent),
+        "speaker_independent": bool(speaker_independent) and not overlapping,
+        "speaker_check": check,
+        "overlapping_folds": overlapping,
         "folds": {
             f.name: {"train": int(f.train.size), "valid": int(f.valid.size), "test": int(f.test.size)} for f in folds
         },

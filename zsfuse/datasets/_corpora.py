@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 
 from ._base import (
     DatasetError,
@@ -26,7 +27,15 @@ from ._base import (
     walk_audio,
 )
 
-__all__ = ["emodb_speaker", "load_crema_d", "load_emo_db", "load_ravdess", "load_tess", "ravdess_speaker"]
+__all__ = [
+    "EMOBOX_RAVDESS_FOLDS",
+    "emodb_speaker",
+    "load_crema_d",
+    "load_emo_db",
+    "load_ravdess",
+    "load_tess",
+    "ravdess_speaker",
+]
 
 #: RAVDESS emotion code (third field) -> class.
 RAVDESS_MAP = {"01": "neu", "02": "cal", "03": "hap", "04": "sad", "05": "ang", "06": "fea", "07": "dis", "08": "sur"}
@@ -53,6 +62,20 @@ TESS_MAP = {
     "sad": "sad",
     "sadness": "sad",
 }
+
+#: The test actors of EmoBox's six RAVDESS folds (``data/ravdess/fold_<k>/ravdess_test_fold_<k>.jsonl``
+#: of github.com/emo-box/EmoBox): fold ``k`` tests on ``EMOBOX_RAVDESS_FOLDS[k - 1]`` and trains on the
+#: other 20 actors. RAVDESS protocol ``"emobox"``, the default.
+EMOBOX_RAVDESS_FOLDS = (
+    (1, 11, 20, 21),
+    (4, 10, 12, 14),
+    (8, 9, 19, 23),
+    (3, 5, 7, 24),
+    (2, 15, 16, 18),
+    (6, 13, 17, 22),
+)
+#: RAVDESS protocols; ``"6fold"`` is the former name of ``"6fold-consecutive"`` (it warns).
+RAVDESS_PROTOCOLS = ("emobox", "6fold-consecutive", "loso")
 
 _RAVDESS_NAME = re.compile(r"^(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)$")
 _ACTOR_DIR = re.compile(r"^actor_?(\d+)$", re.IGNORECASE)
@@ -205,11 +228,17 @@ def load_ravdess(root, *, protocol=None, class_map=None, classes=None, check_fil
         The RAVDESS folder: ``Actor_01/03-01-01-01-01-01-01.wav`` ... Every audio
         file under it must be named ``MM-VV-EE-II-SS-RR-AA`` (modality, vocal
         channel, emotion, intensity, statement, repetition, actor).
-    protocol : {"6fold", "loso"}, default "6fold"
-        ``"6fold"``: 6 folds of 4 actors; fold ``k`` tests on actors
-        ``4k-3 .. 4k`` (fold_1: actors 1-4, ..., fold_6: actors 21-24) and trains
-        on the other 20. ``"loso"``: leave one actor out (24 folds, named
-        ``Actor_NN``).
+    protocol : {"emobox", "6fold-consecutive", "loso"}, default "emobox"
+        ``"emobox"``: EmoBox's 6 folds of 4 actors (:data:`EMOBOX_RAVDESS_FOLDS`):
+        ``fold_1`` tests on actors 1, 11, 20, 21; ``fold_2`` on 4, 10, 12, 14;
+        ``fold_3`` on 8, 9, 19, 23; ``fold_4`` on 3, 5, 7, 24; ``fold_5`` on
+        2, 15, 16, 18; ``fold_6`` on 6, 13, 17, 22; each trains on the other
+        20. With the default ``channel="speech"`` these are EmoBox's RAVDESS
+        folds clip for clip. ``"6fold-consecutive"``: 6 folds of 4 consecutive
+        actors; fold ``k`` tests on actors ``4k-3 .. 4k`` (fold_1: actors 1-4,
+        ..., fold_6: actors 21-24). ``"6fold"``, its former name, still selects
+        it, with a ``FutureWarning``. ``"loso"``: leave one actor out (24 folds,
+        named ``Actor_NN``).
     class_map : dict, optional
         Overrides of the default map (emotion code ``EE``: 01 ``neu``, 02
         ``cal``, 03 ``hap``, 04 ``sad``, 05 ``ang``, 06 ``fea``, 07 ``dis``, 08
@@ -229,7 +258,16 @@ def load_ravdess(root, *, protocol=None, class_map=None, classes=None, check_fil
         Speakers are ``Actor_NN`` (from ``AA``).
     """
     title = "RAVDESS"
-    protocol = _check_protocol(title, protocol, ("6fold", "loso"))
+    if protocol is not None and str(protocol).lower() == "6fold":
+        warnings.warn(
+            "RAVDESS protocol '6fold' is now called '6fold-consecutive' (folds of actors 1-4, 5-8, ..., 21-24); "
+            "the default is now 'emobox', EmoBox's six folds. Pass protocol='6fold-consecutive' to keep the "
+            "old folds without this warning, or protocol='emobox' to compare with EmoBox.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        protocol = "6fold-consecutive"
+    protocol = _check_protocol(title, protocol, RAVDESS_PROTOCOLS)
     channels = {"speech": {"01"}, "song": {"02"}, "both": {"01", "02"}}
     if channel not in channels:
         raise DatasetError(f"{title}: channel must be 'speech', 'song' or 'both', got {channel!r}.")
@@ -266,7 +304,9 @@ def load_ravdess(root, *, protocol=None, class_map=None, classes=None, check_fil
         )
 
     def make_folds(kept):
-        if protocol == "6fold":
+        if protocol == "emobox":
+            tests = [(f"fold_{k}", set(actors)) for k, actors in enumerate(EMOBOX_RAVDESS_FOLDS, 1)]
+        elif protocol == "6fold-consecutive":
             tests = [(f"fold_{k}", set(range(4 * k - 3, 4 * k + 1))) for k in range(1, 7)]
         else:
             tests = [(f"Actor_{a:02d}", {a}) for a in sorted({r["actor"] for r in kept})]
@@ -276,9 +316,12 @@ def load_ravdess(root, *, protocol=None, class_map=None, classes=None, check_fil
         "channel": channel,
         "other_channel": other,
         "speaker_source": "actor AA of the file name (Actor_NN)",
-        "protocol_description": (
-            "6 folds of 4 actors (fold k tests actors 4k-3..4k)" if protocol == "6fold" else "leave one actor out"
-        ),
+        "protocol_description": {
+            "emobox": "EmoBox's 6 folds of 4 actors (fold_1 tests actors 1, 11, 20, 21; fold_2 4, 10, 12, 14; "
+            "fold_3 8, 9, 19, 23; fold_4 3, 5, 7, 24; fold_5 2, 15, 16, 18; fold_6 6, 13, 17, 22)",
+            "6fold-consecutive": "6 folds of 4 consecutive actors (fold k tests actors 4k-3..4k)",
+            "loso": "leave one actor out",
+        }[protocol],
     }
     return build_dataset(
         "ravdess",

@@ -89,7 +89,9 @@ REGISTRY = (
     DatasetEntry(
         "emobox", load_emobox, "EmoBox metadata folders (<dataset>/fold_<k>/*.jsonl + label_map.json), EmoBox's folds"
     ),
-    DatasetEntry("ravdess", load_ravdess, "RAVDESS speech (Actor_NN/MM-VV-EE-II-SS-RR-AA.wav), 6 folds of 4 actors"),
+    DatasetEntry(
+        "ravdess", load_ravdess, "RAVDESS speech (Actor_NN/MM-VV-EE-II-SS-RR-AA.wav), EmoBox's 6 folds of 4 actors"
+    ),
     DatasetEntry(
         "crema-d", load_crema_d, "CREMA-D (SSSS_TTT_EEE_LL.wav), 5 speaker-independent folds", aliases=("crema",)
     ),
