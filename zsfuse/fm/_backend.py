@@ -1,4 +1,4 @@
-"""The transformers speech-model adapter: waveforms in, pooled hidden states out.
+"""The transformers speech-model adapter: waveforms in, pooled hidden states (or their frames) out.
 
 Two families behind one interface:
 
@@ -12,8 +12,9 @@ Two families behind one interface:
 
 Hidden states are read with forward pre-hooks on the transformer layers, not
 with ``output_hidden_states=True``: only the requested layers are kept (and
-reduced to frame statistics at once), and the forward stops after the last
-requested layer. Index ``i < n_layers`` is the input of transformer layer ``i``
+reduced to frame statistics at once, or -- ``frames=True`` -- kept frame by
+frame in float16), and the forward stops after the last requested layer.
+Index ``i < n_layers`` is the input of transformer layer ``i``
 (``hidden_states[i]`` in every transformers version); index ``n_layers`` is the
 model's output ``last_hidden_state`` -- after the final LayerNorm for
 "stable layer norm" models, in transformers 4.x and 5.x alike (5.x moved the
@@ -287,12 +288,13 @@ class _StopForward(Exception):
 
 
 class _Collector:
-    """Reduces the requested hidden states of one forward pass to frame statistics."""
+    """Reduces the requested hidden states of one forward pass to frame statistics (or keeps the frames)."""
 
-    def __init__(self, layers, reduce, need_m2, frame_mask, counts, n_layers):
+    def __init__(self, layers, reduce, need_m2, frame_mask, counts, n_layers, frames=False):
         self.layers = tuple(layers)
         self.reduce = reduce
         self.need_m2 = need_m2
+        self.frames = frames  # keep every frame (float16) instead of pooling
         self.mask = frame_mask  # (B, T) float on the device
         self.counts = counts  # (B, 1) float on the device
         self.stop_at = max(self.layers) if max(self.layers) < n_layers else None
@@ -312,6 +314,8 @@ class _Collector:
         if self.reduce == "mean":
             self.sum = hidden.clone() if self.sum is None else self.sum + hidden
             self.n_summed += 1
+        elif self.frames:
+            self.pooled[index] = hidden.half()  # float32 arithmetic, float16 storage
         else:
             self.pooled[index] = self._pool(hidden)
 
@@ -324,16 +328,30 @@ class _Collector:
             m2 = (dev * dev).sum(1)
         return mean, m2
 
-    def result(self):
-        """Per slot ``(mean, m2)`` tensors of shape (B, hidden)."""
+    def _check_complete(self):
         if self.reduce == "mean":
             if self.n_summed != len(self.layers):
                 raise RuntimeError(f"read {self.n_summed} of the {len(self.layers)} requested layers")
-            return [self._pool(self.sum / self.n_summed)]
+            return
         missing = [i for i in self.layers if i not in self.pooled]
         if missing:
             raise RuntimeError(f"hidden states {missing} were not produced by the forward pass")
+
+    def result(self):
+        """Per slot ``(mean, m2)`` tensors of shape (B, hidden)."""
+        self._check_complete()
+        if self.reduce == "mean":
+            return [self._pool(self.sum / self.n_summed)]
         return [self.pooled[i] for i in self.layers]
+
+    def frame_result(self):
+        """The frames of every slot side by side: a float16 tensor of shape (B, T, n_slots * hidden)."""
+        self._check_complete()
+        if self.reduce == "mean":
+            return (self.sum / self.n_summed).half()
+        import torch
+
+        return torch.cat([self.pooled[i] for i in self.layers], dim=-1)
 
 
 class SpeechEncoder:
@@ -432,8 +450,9 @@ class SpeechEncoder:
         batch_size=8,
         max_batch_samples=None,
         frame_ranges=None,
+        frames=False,
     ):
-        """Frame statistics of every piece.
+        """Frame statistics (or the frames) of every piece.
 
         Parameters
         ----------
@@ -453,11 +472,17 @@ class SpeechEncoder:
         frame_ranges : list of (int, int), optional
             Per piece, the frames ``[lo, hi)`` to pool (default: all its frames);
             the others are context.
+        frames : bool, default=False
+            Return the frames ``[lo, hi)`` themselves instead of their statistics
+            (``need_m2`` is then ignored).
 
         Returns
         -------
-        list of FrameStats
-            One per piece, in order.
+        list of FrameStats, or list of ndarray of float16
+            One per piece, in order. With ``frames=True``, per piece an array of
+            shape ``(hi - lo, n_slots * hidden_size)``: the slots (the mean of the
+            layers, or each layer in the order of ``layers``) side by side,
+            computed in float32 and rounded to float16.
         """
         geometry = self.spec.geometry
         if frame_ranges is None:
@@ -465,13 +490,13 @@ class SpeechEncoder:
         out = [None] * len(pieces)
         for batch in self.plan([len(p) for p in pieces], batch_size, max_batch_samples):
             stats = self._forward(
-                [pieces[i] for i in batch], [frame_ranges[i] for i in batch], layers, layer_reduce, need_m2
+                [pieces[i] for i in batch], [frame_ranges[i] for i in batch], layers, layer_reduce, need_m2, frames
             )
             for i, s in zip(batch, stats):
                 out[i] = s
         return out
 
-    def _forward(self, waves, ranges, layers, layer_reduce, need_m2):
+    def _forward(self, waves, ranges, layers, layer_reduce, need_m2, frames=False):
         import torch
 
         geometry = self.spec.geometry
@@ -505,7 +530,9 @@ class SpeechEncoder:
         bounds = torch.tensor(ranges, dtype=torch.long, device=self.device)
         frame = torch.arange(n_frames, device=self.device)[None, :]
         frame_mask = ((frame >= bounds[:, :1]) & (frame < bounds[:, 1:])).float()
-        collector = _Collector(layers, layer_reduce, need_m2, frame_mask, counts_t[:, None], self.spec.n_layers)
+        collector = _Collector(
+            layers, layer_reduce, need_m2, frame_mask, counts_t[:, None], self.spec.n_layers, frames=frames
+        )
         self._local.collector = collector
         try:
             with torch.inference_mode(), autocast(self.device, self.dtype):
@@ -515,13 +542,16 @@ class SpeechEncoder:
                     output = None
                 if output is not None:
                     collector.take(self.spec.n_layers, output.last_hidden_state)
-                slots = collector.result()
+                slots = collector.frame_result() if frames else collector.result()
         finally:
             self._local.collector = None
         self.counters["forward_calls"] += 1
         self.counters["pieces"] += len(waves)
         self.counters["frames"] += len(waves) * n_frames
         self.counters["valid_frames"] += int(sum(counts))
+        if frames:  # (B, T, width) float16: each piece's own frames, copied out of the batch
+            kept = slots.cpu().numpy()
+            return [np.ascontiguousarray(kept[i, lo:hi]) for i, (lo, hi) in enumerate(ranges)]
         means = np.stack([m.double().cpu().numpy() for m, _ in slots], axis=1)  # (B, slots, D)
         m2s = np.stack([v.double().cpu().numpy() for _, v in slots], axis=1) if need_m2 else None
         return [FrameStats(counts[i], means[i], None if m2s is None else m2s[i]) for i in range(len(waves))]

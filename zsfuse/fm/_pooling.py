@@ -5,6 +5,9 @@ A forward pass reduces the frames of every piece (clip or chunk) to
 sum of squared deviations, per output slot. Chunks of one clip are merged
 exactly (Chan et al.'s parallel update, in float64), so a clip's statistics are
 those of all its frames, whatever the chunking of the arithmetic.
+
+``pooling="none"`` pools nothing: every piece returns its own frames (float16,
+:data:`FRAME_DTYPE`) and :func:`merge_frames` puts a clip's chunks back in order.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 
 LAYER_REDUCES = ("mean", "concat")
-POOLINGS = ("mean", "mean+std")
+POOLINGS = ("mean", "mean+std", "none")
+#: ``pooling="none"``: the dtype frames are kept in (output and embedding store).
+FRAME_DTYPE = np.dtype(np.float16)
 
 
 def resolve_layers(layers, n_layers: int) -> tuple[int, ...]:
@@ -77,7 +82,7 @@ def _is_int(value):
 
 
 def output_dim(hidden_size: int, n_selected: int, layer_reduce: str, pooling: str) -> int:
-    """Width of the output vector."""
+    """Width of the output vector (``pooling="none"``: of one frame)."""
     slots = n_selected if layer_reduce == "concat" else 1
     return hidden_size * slots * (2 if pooling == "mean+std" else 1)
 
@@ -132,3 +137,15 @@ def to_vector(stats: FrameStats, pooling: str) -> np.ndarray:
         if pooling == "mean+std":
             blocks.append(np.sqrt(np.maximum(stats.m2[s] / stats.n, 0.0)))
     return np.concatenate(blocks).astype(np.float32)
+
+
+def merge_frames(parts) -> np.ndarray:
+    """The frames of a clip's chunks, in order, as one ``(n_frames, width)`` array of :data:`FRAME_DTYPE`.
+
+    Read-only, like the arrays the embedding store hands out (a clip found there is shared with it).
+    """
+    parts = list(parts)
+    frames = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+    frames = np.ascontiguousarray(frames, dtype=FRAME_DTYPE)
+    frames.setflags(write=False)
+    return frames

@@ -1,4 +1,4 @@
-"""``FMEmbeddingTransformer``: pooled hidden states of speech foundation models."""
+"""``FMEmbeddingTransformer``: pooled hidden states of speech foundation models (or their frames)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ from ..extraction import encode_clips
 from ..models import resolve_model_path
 from ._backend import load_speech_encoder, normalize_wave, read_spec, speech_fingerprint
 from ._pooling import (
+    FRAME_DTYPE,
     LAYER_REDUCES,
     POOLINGS,
     merge_all,
+    merge_frames,
     output_dim,
     resolve_layers,
     to_vector,
@@ -27,6 +29,10 @@ from ._pooling import (
 
 #: Bump when the meaning of a vector changes: it keys the embedding store.
 _NAMESPACE_VERSION = "fm/1"
+#: ``pooling="none"``: the one output column, holding each clip's frame matrix.
+FRAMES_COLUMN = "fm_frames"
+#: Largest entry the disk store can hold: SQLite's default limit on a blob (SQLITE_MAX_LENGTH).
+_MAX_ENTRY_BYTES = 1_000_000_000
 #: Clips handed to the encoder at once (forward passes are planned inside).
 _MIN_DECODE_GROUP = 64
 #: ``batch_seconds="auto"``: padded audio per forward pass. On a CPU, WavLM-Large
@@ -46,7 +52,10 @@ class FMEmbeddingTransformer(AudioTransformer):
     feature extractor asks, cut into chunks of at most ``max_seconds`` when it
     is longer, and run through the model; the selected hidden states are
     reduced over layers (``layer_reduce``) and pooled over the clip's frames
-    (``pooling``). Output columns are named ``fm_0, fm_1, ...``.
+    (``pooling``). Output columns are named ``fm_0, fm_1, ...``. With
+    ``pooling="none"`` nothing is pooled: each clip gives its frame matrix,
+    kept in float16, in a single object column ``fm_frames`` (for heads that
+    work on sequences).
 
     Every clip is encoded once per process (and once across processes with
     ``cache_dir``): refitting, cloning, cross-validation folds and grid points
@@ -78,9 +87,20 @@ class FMEmbeddingTransformer(AudioTransformer):
         Several layers: average them frame by frame (one block of width
         ``hidden_size``), or pool each and concatenate the blocks in the order
         of ``layers``.
-    pooling : {"mean", "mean+std"}, default="mean"
+    pooling : {"mean", "mean+std", "none"}, default="mean"
         Time pooling over the clip's frames: the mean, or the mean followed by
         the (population) standard deviation, which doubles the width.
+        ``"none"``: no pooling -- frame-level features. ``transform`` then
+        returns a 2-D object array of shape ``(n_clips, 1)`` (with pandas
+        output a DataFrame with the one column ``fm_frames``) whose cells are
+        read-only float16 arrays of shape ``(n_frames_i, embedding_dim_)``:
+        the frames the pooled modes pool over (with chunking, those of all
+        chunks in order), each the selected layers' hidden states averaged
+        (``layer_reduce="mean"``) or side by side in the order of ``layers``
+        (``"concat"``), so that their mean over frames is the
+        ``pooling="mean"`` vector to float16 precision. They are computed in
+        float32 and stored as float16 in the embedding store (about 369 MB
+        per hour of audio for one layer of width 1024; see ``docs/fm.md``).
     max_seconds : float or None, default=30.0
         Clips longer than this are cut into consecutive chunks whose frames are
         exactly the whole clip's frames (chunks overlap by the convolutional
@@ -125,7 +145,7 @@ class FMEmbeddingTransformer(AudioTransformer):
     layers_ : tuple of int
         The resolved hidden-state indices.
     embedding_dim_ : int
-        Width of the output.
+        Width of the output (``pooling="none"``: of one frame).
     sampling_rate_ : int
         The model's rate in Hz.
     normalize_audio_ : bool
@@ -295,6 +315,8 @@ class FMEmbeddingTransformer(AudioTransformer):
 
     def _namespace(self, encoder):
         spec = encoder.spec
+        # frame matrices say so twice (pooling=none, frames=float16): never a pooled vector's key
+        frames = {"frames": FRAME_DTYPE.name} if self.pooling == "none" else {}
         return store_namespace(
             _NAMESPACE_VERSION,
             encoder,
@@ -303,8 +325,9 @@ class FMEmbeddingTransformer(AudioTransformer):
             reduce=self.layer_reduce,
             pooling=self.pooling,
             chunk=self._max_samples(spec),
-            normalize=int(self.normalize_audio_),
-        )  # the key's name predates the rename
+            normalize=int(self.normalize_audio_),  # the key's name predates the rename
+            **frames,
+        )
 
     def transform(self, X):
         """Embed every clip.
@@ -319,6 +342,9 @@ class FMEmbeddingTransformer(AudioTransformer):
         -------
         ndarray of float32, shape (n_clips, embedding_dim_)
             One row per clip, columns named by :meth:`get_feature_names_out`.
+            With ``pooling="none"``: an ndarray of object, shape (n_clips, 1),
+            whose cells are read-only float16 arrays of shape
+            ``(n_frames_i, embedding_dim_)`` (column ``fm_frames``).
 
         Raises
         ------
@@ -328,8 +354,9 @@ class FMEmbeddingTransformer(AudioTransformer):
         """
         check_is_fitted(self)
         clips = self._clips(X)  # the structure of X, before any model loads
+        frames = self.pooling == "none"
         if len(clips) == 0:
-            return np.zeros((0, self.embedding_dim_), dtype=np.float32)
+            return np.empty((0, 1), dtype=object) if frames else np.zeros((0, self.embedding_dim_), dtype=np.float32)
         store = self._store()  # an unusable disk cache fails before the model loads
         encoder = self._encoder()
         spec = encoder.spec
@@ -360,6 +387,8 @@ class FMEmbeddingTransformer(AudioTransformer):
                         f"has {wave.shape[0]} samples at {rate} Hz, fewer than the {min_samples} of {reason}.",
                         "Remove it from X or pad it.",
                     )
+                if frames and self.cache_dir is not None:
+                    self._check_entry_size(clip, spec.geometry.n_frames(wave.shape[0]))
                 if self.normalize_audio_:
                     wave = normalize_wave(wave)
                 for start, end, lo, hi in spec.geometry.chunk_bounds(wave.shape[0], max_samples):
@@ -374,10 +403,13 @@ class FMEmbeddingTransformer(AudioTransformer):
                 batch_size=self.batch_size,
                 max_batch_samples=budget,
                 frame_ranges=ranges,
+                frames=frames,
             )
             per_clip = [[] for _ in batch]
             for j, s in zip(owners, stats):
-                per_clip[j].append(s)
+                per_clip[j].append(s)  # a clip's chunks, in order
+            if frames:
+                return [merge_frames(parts) for parts in per_clip]
             return [to_vector(merge_all(parts), self.pooling) for parts in per_clip]
 
         vectors = encode_clips(
@@ -387,9 +419,29 @@ class FMEmbeddingTransformer(AudioTransformer):
             encode,
             batch_size=max(self.batch_size, _MIN_DECODE_GROUP),
             progress=self.progress,
-            desc="FM embeddings",
+            desc="FM frames" if frames else "FM embeddings",
         )
+        if frames:
+            out = np.empty((len(vectors), 1), dtype=object)
+            for i, v in enumerate(vectors):  # element by element: numpy never merges the cells into one array
+                out[i, 0] = v
+            return out
         return np.stack(vectors).astype(np.float32, copy=False)
 
+    def _check_entry_size(self, clip, n_frames):
+        """A clip's frame matrix must fit in one entry of the disk store (checked before it is encoded)."""
+        size = n_frames * self.embedding_dim_ * FRAME_DTYPE.itemsize
+        if size > _MAX_ENTRY_BYTES:
+            raise ClipError(
+                clip.index,
+                clip.path,
+                f"its {n_frames} frames x {self.embedding_dim_} float16 values would take {size / 1e9:.3g} GB, "
+                f"more than the {_MAX_ENTRY_BYTES / 1e9:g} GB one entry of the disk cache (SQLite) can hold.",
+                "Cut the clip into shorter clips, select fewer layers or use layer_reduce='mean', "
+                "or run without a disk cache (cache_dir=None).",
+            )
+
     def _feature_names(self):
+        if self.pooling == "none":
+            return [FRAMES_COLUMN]
         return [f"fm_{i}" for i in range(self.embedding_dim_)]
