@@ -169,6 +169,8 @@ ESTIMATOR_PAGES = {
     "CLAPZeroShotTransformer": "docs/zero_shot.md",
     "FMEmbeddingTransformer": "docs/fm.md",
     "LateFusionClassifier": "docs/fusion.md",
+    "EmoBoxHead": "docs/heads.md",
+    "SuperbHead": "docs/heads.md",
 }
 
 

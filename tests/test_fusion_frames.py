@@ -150,3 +150,12 @@ def test_a_side_head_on_a_pooled_block_gets_the_scores_as_side_features_not_as_c
     scaled = (pooled - pooled.mean(axis=0)) / pooled.std(axis=0)
     head = SideOnlyHead().fit(scaled, y, side=clf.estimator_.seen_side_)
     np.testing.assert_allclose(clf.predict_proba(X), head.predict_proba(scaled, side=clf.estimator_.seen_side_))
+
+
+def test_the_frames_alone_in_a_data_frame_are_the_baseline():
+    pd = pytest.importorskip("pandas")
+    zs, frames, y = frames_task()
+    alone = pd.DataFrame({"fm_frames": list(frames)})
+    clf = LateFusionClassifier(MeanFramesHead(), zs_columns=[]).fit(alone, y)
+    assert clf.n_features_in_ == 1 and list(clf.feature_names_in_) == ["fm_frames"]
+    np.testing.assert_array_equal(clf.predict_proba(alone), MeanFramesHead().fit(frames, y).predict_proba(frames))

@@ -40,13 +40,26 @@ class Doubler(TransformerMixin, BaseEstimator):
         return 2 * np.asarray(X)
 
 
-def test_trusted_types_are_zsfuses_three_estimators():
+#: The zsfuse types of a saved ZS-Fuse pipeline with the default head.
+PIPELINE_TYPES = {
+    "zsfuse.fusion.LateFusionClassifier",
+    "zsfuse.zeroshot.CLAPZeroShotTransformer",
+    "zsfuse.fm._transformer.FMEmbeddingTransformer",
+}
+
+
+def test_trusted_types_are_zsfuses_estimators_and_heads():
+    from zsfuse import EmoBoxHead, SuperbHead
+
     assert set(TRUSTED_TYPES) == {
         qualified(LateFusionClassifier),
         qualified(CLAPZeroShotTransformer),
         qualified(FMEmbeddingTransformer),
+        qualified(EmoBoxHead),
+        qualified(SuperbHead),
     }
-    assert len(TRUSTED_TYPES) == 3 and isinstance(TRUSTED_TYPES, tuple)
+    assert PIPELINE_TYPES < set(TRUSTED_TYPES)
+    assert len(TRUSTED_TYPES) == 5 and isinstance(TRUSTED_TYPES, tuple)
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +85,7 @@ def test_skops_round_trip_of_a_fitted_pipeline(fitted, tmp_path):
     path = zsfuse.save(pipe, tmp_path / "zsfuse.skops")
     untrusted = sio.get_untrusted_types(file=path)
     assert set(untrusted) <= set(TRUSTED_TYPES)
-    assert set(untrusted) == set(TRUSTED_TYPES)  # all three are in this pipeline
+    assert set(untrusted) == PIPELINE_TYPES  # all three are in this pipeline
     assert not any("torch" in t or "transformers" in t for t in untrusted)
     assert os.path.getsize(path) < 1_000_000  # parameters, prompt embeddings, the head: no weights
     # a fresh start: no model in memory, no embedding in memory; the models reload from their path
@@ -322,7 +335,7 @@ def test_inspect_lists_the_models_of_a_pipeline_without_loading_them(
     info = zsfuse.inspect(path)
     assert cached_models() == []
     assert info.path == str(path) and info.root == "sklearn.pipeline.Pipeline"
-    assert set(info.untrusted_types) == set(TRUSTED_TYPES) and info.foreign_types == ()
+    assert set(info.untrusted_types) == PIPELINE_TYPES and info.foreign_types == ()
     assert "sklearn.linear_model._logistic.LogisticRegression" in info.types
     assert [s.path for s in info.steps] == ["features__zs", "features__fm"]
     zs, fm = info.steps

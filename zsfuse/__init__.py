@@ -16,6 +16,8 @@ _LAZY = {
     "CLAPZeroShotTransformer": "zsfuse.zeroshot",
     "FMEmbeddingTransformer": "zsfuse.fm",
     "LateFusionClassifier": "zsfuse.fusion",
+    "EmoBoxHead": "zsfuse.fusion",
+    "SuperbHead": "zsfuse.fusion",
     "make_zsfuse_pipeline": "zsfuse.pipeline",
     "list_backends": "zsfuse.backends",
     "save": "zsfuse.persistence",

@@ -62,7 +62,8 @@ SPEECH_FAMILIES = (
         ),
         sampling_rate=16000,
         window="variable length; long clips in chunks of chunk_seconds",
-        pooling="statistics of the chosen layers' frames over the clip (pooling=, layers=, layer_reduce=)",
+        pooling="statistics of the chosen layers' frames over the clip, or the frames themselves with "
+        "pooling='none' (pooling=, layers=, layer_reduce=)",
     ),
     SpeechFamily(
         name="whisper",

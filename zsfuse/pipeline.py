@@ -26,7 +26,9 @@ def make_zsfuse_pipeline(clap=DEFAULT_CLAP_MODEL, fm=DEFAULT_FM_MODEL, labels=No
 
     The FeatureUnion has pandas output (``set_output(transform="pandas")``,
     also set on the two transformers): its columns are named
-    ``zs__zs_<label>`` and ``fm__fm_<i>``, so the classifier matches the
+    ``zs__zs_<label>`` and ``fm__fm_<i>`` (with ``pooling="none"``, one
+    object column ``fm__fm_frames`` of per-clip frames, for a frame-level
+    head such as :class:`~zsfuse.EmoBoxHead`), so the classifier matches the
     zero-shot columns to its classes by label -- also when a training set or
     a cross-validation fold lacks one of the labels.
 

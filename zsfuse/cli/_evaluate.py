@@ -53,6 +53,8 @@ def dataset_options(args):
         options["protocol"] = args.protocol
     if args.classes is not None:
         options["classes"] = tuple(split_list(args.classes))
+    if getattr(args, "allow_speaker_overlap", False):
+        options["allow_speaker_overlap"] = True
     if args.prefix is not None:
         old, sep, new = args.prefix.partition("=")
         if not sep:
@@ -88,6 +90,7 @@ def run_evaluate(args, echo=None):
         fm=args.fm,
         grid=grid,
         params=_params(args),
+        head=args.head,
         inner_folds=args.inner_folds,
         folds=split_list(args.folds),
         device=args.device,

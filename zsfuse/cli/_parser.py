@@ -171,6 +171,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="another dataset option (JSON values allowed), e.g. -o dataset=iemocap",
     )
     data.add_argument("--folds", default=None, help="comma-separated fold names or 1-based numbers to run")
+    data.add_argument(
+        "--allow-speaker-overlap",
+        action="store_true",
+        help="accept folds whose training and test parts share speakers (EmoBox's CREMA-D, Emo-DB, TESS "
+        "splits); the reports are then marked speaker-dependent",
+    )
     models = ev.add_argument_group("models and search")
     models.add_argument("--clap", default=DEFAULT_CLAP_MODEL, help=_clap_help(DEFAULT_CLAP_MODEL))
     _clap_options(models)
@@ -180,7 +186,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="FILE",
         help="inner grid of ZS-Fuse as JSON or TOML (default: audio repeats 1-3 x text "
-        "repeats 1-3 x zs_weight 0, .25, .5, 1)",
+        "repeats 1-3 x zs_weight 0, .25, .5, 1, and the head's own entries); the FM baseline is tuned "
+        "on the entries it has",
+    )
+    models.add_argument(
+        "--head",
+        choices=("logreg", "emobox", "superb"),
+        default="logreg",
+        help="the supervised head of the FM baseline and ZS-Fuse: logreg (LogisticRegression on the pooled "
+        "embedding, normalisation and C tuned), emobox (EmoBox's recipe on the last layer's frames), superb "
+        "(SUPERB's learned layer weighting)",
     )
     models.add_argument(
         "--set",

@@ -194,6 +194,14 @@ def load_dataset(name, root, **options):
     """
     entry = dataset_entry(name)
     accepted = entry.options
+    if "allow_speaker_overlap" in options and "allow_speaker_overlap" not in accepted:
+        if options["allow_speaker_overlap"]:
+            raise DatasetOptionError(
+                f"dataset {entry.name!r} takes no allow_speaker_overlap (--allow-speaker-overlap): the option is "
+                "for EmoBox metadata (--dataset emobox), whose published splits may share speakers; this loader "
+                "builds or checks its folds itself."
+            )
+        options = {k: v for k, v in options.items() if k != "allow_speaker_overlap"}
     unknown = [k for k, v in options.items() if k not in accepted and not (v is None and k in NEUTRAL_WHEN_NONE)]
     if unknown:
         raise DatasetOptionError(

@@ -12,21 +12,38 @@ command line.
 from ._environment import environment_info
 from ._metrics import METRIC_NAMES, METRICS, fold_metrics, summarize
 from ._report import build_summary, format_table, load_results, write_reports
-from ._runner import DEFAULT_GRID, SYSTEMS, EvaluationError, evaluate, fm_baseline, resolve_grid
+from ._runner import (
+    DEFAULT_GRID,
+    HEADS,
+    SYSTEMS,
+    EvaluationError,
+    baseline_grid,
+    default_grid,
+    evaluate,
+    fm_baseline,
+    resolve_grid,
+)
+from ._significance import format_comparison, paired_comparison, pooled_over_folds
 
 __all__ = [
     "DEFAULT_GRID",
+    "HEADS",
     "METRICS",
     "METRIC_NAMES",
     "SYSTEMS",
     "EvaluationError",
+    "baseline_grid",
     "build_summary",
+    "default_grid",
     "environment_info",
     "evaluate",
     "fm_baseline",
     "fold_metrics",
+    "format_comparison",
     "format_table",
     "load_results",
+    "paired_comparison",
+    "pooled_over_folds",
     "resolve_grid",
     "summarize",
     "write_reports",

@@ -14,6 +14,7 @@ The results dict
      "created": "2025-06-01T12:00:00+00:00",     # ISO-8601, UTC
      "elapsed_s": 1234.5,
      "dataset": {"name": "iemocap", "root": "...", "protocol": "emobox",
+                 "speaker_independent": True,   # False: folds share speakers (a caveat too)
                  "n_clips": 5531, "n_speakers": 10,
                  "classes": ["ang", "hap", "neu", "sad"],
                  "class_counts": {"ang": 1103, ...}},
@@ -28,11 +29,14 @@ The results dict
        {"fold": "fold_1", "n_train": 4290, "n_test": 1241,
         "test_speakers": ["Ses01F", "Ses01M"],
         "best_params": {...},    # zs_fuse's inner grid-search choice, may be {}
+        "baseline_params": {...},  # fm_baseline's choice over the grid entries it has, may be {}
         "systems": {"fm_baseline": fold_metrics(...),
                     "zero_shot": fold_metrics(...),
                     "zs_fuse": fold_metrics(...)}},
        ...
      ],
+     "comparison": {...},        # zs_fuse against fm_baseline on the pooled test clips:
+                                 # delta, ci_low, ci_high, unit, mcnemar {...}, text
      "summary": {system: summarize(...)},     # build_summary(results)
     }
 
@@ -168,12 +172,25 @@ def _facts(results, n_folds):
     return ", ".join(facts)
 
 
+def _speaker_independent(results):
+    """False only when the dataset says its folds share speakers (older results say nothing: True)."""
+    return (results.get("dataset") or {}).get("speaker_independent", True) is not False
+
+
 def _headline(results, n_folds):
     dataset = results.get("dataset") or {}
     name = dataset.get("name") or "zsfuse evaluate"
     if dataset.get("protocol"):
         name += f" ({dataset['protocol']})"
-    return f"{name}: {_facts(results, n_folds)}"
+    line = f"{name}: {_facts(results, n_folds)}"
+    if not _speaker_independent(results):
+        line += "\nSPEAKER-DEPENDENT: the folds share speakers between training and test (not comparable)"
+    return line
+
+
+def _comparison_text(results):
+    comparison = results.get("comparison") or {}
+    return comparison.get("text")
 
 
 def _n_test(fold):
@@ -245,6 +262,8 @@ def format_table(results, *, per_fold=True):
     rows = [[s, *(_mean_std(summary[s][m]) for m in METRICS)] for s in systems]
     lines += ["", f"mean ± std over {_n_folds(len(folds))} (%)"]
     lines += _align(["system", *(METRIC_NAMES[m] for m in METRICS)], rows)
+    if _comparison_text(results):
+        lines += ["", _comparison_text(results)]
     return "\n".join(lines)
 
 
@@ -321,7 +340,11 @@ def _markdown(results, summary, systems, folds, png_names):
     if results.get("zsfuse_version"):
         about.append(f"with zsfuse {results['zsfuse_version']}")
     about = f"{' '.join(about)}. " if about else ""
-    out += [f"{about}{_facts(results, k)}; speaker-independent: no test speaker of a fold is in its training set.", ""]
+    if _speaker_independent(results):
+        where = "speaker-independent: no test speaker of a fold is in its training set."
+    else:
+        where = "**speaker-dependent**: the folds share speakers between their training and test parts."
+    out += [f"{about}{_facts(results, k)}; {where}", ""]
 
     caveats = results.get("caveats") or []
     if caveats:
@@ -362,15 +385,30 @@ def _markdown(results, summary, systems, folds, png_names):
     ]
     out += _md_table(["Fold", "System", *(METRIC_NAMES[m] for m in METRICS)], rows, "ll" + "r" * len(METRICS))
 
+    comparison = results.get("comparison") or {}
+    if comparison.get("text"):
+        out += ["", "## Is the gain significant?", ""]
+        out += [
+            f"{comparison['text']}.",
+            "",
+            "On the test clips of all the folds, pooled: the UA difference, a paired bootstrap interval "
+            f"(resampling {comparison.get('unit', 'clip')}s, the same draws for both systems, seeded) and "
+            "McNemar's test on the clips one system gets right and the other wrong.",
+        ]
+
     out += [
         "",
         "## Best parameters per fold",
         "",
-        "The choice of zs_fuse's inner grid search on each fold's training speakers.",
+        "The choices of the inner grid search on each fold's training speakers: zs_fuse's, and the "
+        "FM baseline's over the grid entries it has (its head and FM parameters), tuned by the same search.",
         "",
     ]
-    rows = [[_fold_name(fold, i), _params(fold.get("best_params"))] for i, fold in enumerate(folds)]
-    out += _md_table(["Fold", "Parameters"], rows, "ll")
+    rows = [
+        [_fold_name(fold, i), _params(fold.get("baseline_params")), _params(fold.get("best_params"))]
+        for i, fold in enumerate(folds)
+    ]
+    out += _md_table(["Fold", "fm_baseline", "zs_fuse"], rows, "lll")
 
     out += [
         "",

@@ -10,6 +10,12 @@ the training speakers and scored on the test speakers:
 * ``zs_fuse`` -- the ZS-Fuse pipeline, its amplification and fusion weight chosen
   by an inner ``GridSearchCV`` over the training speakers only.
 
+Fair by construction: every grid entry the baseline has -- the head's own
+parameters (``clf__normalize``, ``clf__estimator__C``, ...) and the FM
+transformer's -- is tuned for the baseline by the same inner speaker-grouped
+search as for ZS-Fuse, so fusion never gets more tuning than its baseline
+(:func:`baseline_grid`). Both choices are recorded per fold.
+
 Embeddings are extracted once, before any fold, for every audio setting of the
 grid (one pass per ``audio_repeats`` value plus one FM pass), into the
 embedding store: with a ``cache_dir`` a killed run resumes where it stopped,
@@ -28,7 +34,17 @@ from .._defaults import DEFAULT_CLAP_MODEL, DEFAULT_FM_MODEL
 from .._json import jsonable
 from ..exceptions import EvaluationError, TrainingDataWarning
 
-__all__ = ["DEFAULT_GRID", "SYSTEMS", "EvaluationError", "evaluate", "preflight", "resolve_grid"]
+__all__ = [
+    "DEFAULT_GRID",
+    "HEADS",
+    "SYSTEMS",
+    "EvaluationError",
+    "baseline_grid",
+    "default_grid",
+    "evaluate",
+    "preflight",
+    "resolve_grid",
+]
 
 #: The systems compared, in display order.
 SYSTEMS = ("fm_baseline", "zero_shot", "zs_fuse")
@@ -41,7 +57,74 @@ DEFAULT_GRID = {
     "clf__zs_weight": [0.0, 0.25, 0.5, 1.0],
 }
 
+#: The heads of ``zsfuse evaluate --head``: what each adds to the default grid (tuned for the FM
+#: baseline and for ZS-Fuse alike) and the FM output it reads (``docs/commands/evaluate.md``).
+HEADS = {
+    # LogisticRegression on the pooled embedding: the normalisation and C (4 candidates)
+    "logreg": {"grid": {"clf__normalize": ["standard", "layernorm"], "clf__estimator__C": [0.1, 1.0]}},
+    # EmoBox's recipe on the last layer's frames: the epoch is chosen inside on a validation part. Each
+    # candidate trains a network for 100 epochs, so the default grid is 8 candidates, not 36
+    "emobox": {
+        "grid": {"zs__audio_repeats": [1, 2], "zs__text_repeats": [1, 2], "clf__zs_weight": [0.0, 1.0]},
+        "fm": {"pooling": "none", "layers": "last"},
+    },
+    # SUPERB's learned layer weighting on every layer's mean-pooled vector (exact: the time mean commutes)
+    "superb": {"grid": {}, "fm": {"layers": "all", "layer_reduce": "concat", "pooling": "mean"}},
+}
+
+#: Parameters of the fusion classifier that only fusion has; every other ``clf__`` entry is the head's.
+_FUSION_ONLY = {"zs_weight", "fusion", "zs_columns", "zs_labels", "temperature", "cv"}
+
 _AUDIO_REPEATS = "features__zs__audio_repeats"
+
+
+def default_grid(head="logreg"):
+    """The default inner grid of ``zsfuse evaluate`` for a head.
+
+    Parameters
+    ----------
+    head : {"logreg", "emobox", "superb"}, default="logreg"
+        The head (see :data:`HEADS`).
+
+    Returns
+    -------
+    dict
+        :data:`DEFAULT_GRID` plus the head's own entries.
+    """
+    return {**DEFAULT_GRID, **HEADS[head]["grid"]}
+
+
+def baseline_grid(grid):
+    """The entries of a resolved grid that the FM baseline has, named as in its pipeline.
+
+    The baseline is ``Pipeline([("fm", ...), ("clf", LateFusionClassifier(zs_columns=[]))])``:
+    it takes the FM transformer's entries (``features__fm__x`` -> ``fm__x``) and
+    the classifier's head entries (``clf__normalize``, ``clf__estimator__C``:
+    every ``clf__`` entry but the fusion-only ones, ``zs_weight``, ``fusion``,
+    ``temperature``, ...); the zero-shot entries do not concern it.
+
+    Parameters
+    ----------
+    grid : dict
+        Pipeline parameter name -> values (see :func:`resolve_grid`).
+
+    Returns
+    -------
+    dict
+        Baseline pipeline parameter name -> values.
+    """
+    out = {}
+    for name, values in grid.items():
+        if name.startswith("features__fm__"):
+            out["fm__" + name[len("features__fm__") :]] = values
+        elif name.startswith("clf__") and name[len("clf__") :].split("__")[0] not in _FUSION_ONLY:
+            out[name] = values
+    return out
+
+
+def _as_grid_names(params):
+    """Baseline parameter names back in the grid's spelling (``fm__x`` -> ``features__fm__x``)."""
+    return {("features__" + k if k.startswith("fm__") else k): v for k, v in params.items()}
 
 
 def resolve_grid(grid, pipe):
@@ -153,6 +236,7 @@ def evaluate(
     fm=DEFAULT_FM_MODEL,
     grid=None,
     params=None,
+    head="logreg",
     inner_folds=3,
     folds=None,
     device="auto",
@@ -175,13 +259,25 @@ def evaluate(
         (``msclap-2023``) or local folders.
     grid : dict, optional
         The inner grid of ZS-Fuse (see :func:`resolve_grid`). Default
-        :data:`DEFAULT_GRID`.
+        :func:`default_grid` of ``head``: :data:`DEFAULT_GRID` plus the head's
+        own entries. Every entry the FM baseline has (the head's parameters,
+        the FM transformer's) is tuned for the baseline too, by the same inner
+        search (:func:`baseline_grid`).
     params : dict, optional
         Fixed pipeline parameters, as keywords of
         :func:`zsfuse.make_zsfuse_pipeline` (e.g. ``{"templates": (...),
         "layers": "all"}``). The zero-shot system uses them as they are; the
         default prompt words of the classes come from
         :func:`zsfuse.prompts.emotion_words`.
+    head : {"logreg", "emobox", "superb"}, default="logreg"
+        The supervised head of the FM baseline and of ZS-Fuse (:data:`HEADS`):
+        ``"logreg"`` -- ``LogisticRegression`` on the pooled embedding, its
+        ``C`` and the normalisation tuned; ``"emobox"`` -- EmoBox's recipe
+        (:class:`~zsfuse.EmoBoxHead`) on the last layer's frames
+        (``pooling="none"``); ``"superb"`` -- SUPERB's learned layer weighting
+        (:class:`~zsfuse.SuperbHead`) on every layer's mean-pooled vector. With
+        the torch heads the zero-shot block reaches the head as side features
+        (``fusion="concat"``).
     inner_folds : int, default=3
         Folds of the inner search: ``GroupKFold`` over the training speakers
         (fewer when there are fewer speakers; stratified folds, with a note in
@@ -234,6 +330,7 @@ def evaluate(
         )
     if n_jobs != 1 and cache_dir is None:
         raise EvaluationError("n_jobs > 1 needs a cache_dir: the workers hand their embeddings over through it.")
+    params = _head_params(head, params)
     try:
         pipe = make_zsfuse_pipeline(
             clap=clap,
@@ -248,11 +345,14 @@ def evaluate(
         )
     except ValueError as exc:
         raise EvaluationError(str(exc)) from None
-    grid = resolve_grid(DEFAULT_GRID if grid is None else grid, pipe)
+    if head == "superb":  # the layer count of the FM's output: known from its configuration
+        fm_step = clone_fitted(pipe.named_steps["features"], "fm")
+        pipe.set_params(clf__estimator__n_layers=len(fm_step.layers_))
+    grid = resolve_grid(default_grid(head) if grid is None else grid, pipe)
     chosen = _select_folds(dataset, folds)
     _check_folds(dataset, chosen)
     preflight(pipe, grid)
-    caveats = training_data_caveats(clap, dataset)
+    caveats = training_data_caveats(clap, dataset) + speaker_overlap_caveats(dataset)
 
     paths = list(dataset.paths)
     labels = np.asarray(dataset.labels, dtype=object)
@@ -280,6 +380,8 @@ def evaluate(
             "clap": str(clap),
             "fm": str(fm),
             "grid": grid,
+            "baseline_grid": _as_grid_names(baseline_grid(grid)),
+            "head": head,
             "params": jsonable(params),
             "inner_folds": inner_folds,
             "device": device,
@@ -300,12 +402,36 @@ def evaluate(
         "systems": list(SYSTEMS),
         "caveats": caveats,
         "folds": fold_results,
+        "comparison": compare_systems(predictions, classes),
     }
     results["summary"] = build_summary(results)
     results["elapsed_s"] = round(time.perf_counter() - started, 3)
     if out is not None:
         write_outputs(results, predictions, out)
     return results
+
+
+def _head_params(head, params):
+    """``params`` with the head's estimator and the FM output it reads; a clash is an error."""
+    if head not in HEADS:
+        raise EvaluationError(f"unknown head {head!r}: choose one of {', '.join(map(repr, HEADS))}.")
+    params = dict(params)
+    if any(k.split("__")[-1] == "estimator" for k in params):
+        if head != "logreg":
+            raise EvaluationError(f"head={head!r} sets the classifier's estimator: do not also set it with params.")
+        return params  # the user's own head
+    from ..fusion import EmoBoxHead, SuperbHead, default_head
+
+    params["clf__estimator"] = {"logreg": default_head, "emobox": EmoBoxHead, "superb": SuperbHead}[head]()
+    for name, value in HEADS[head].get("fm", {}).items():
+        given = [v for k, v in params.items() if k in (name, f"fm__{name}", f"features__fm__{name}")]
+        if given and given[0] != value:
+            raise EvaluationError(
+                f"head={head!r} reads the FM output {name}={value!r}; params set {name}={given[0]!r}."
+            )
+        if not given:
+            params[f"fm__{name}"] = value
+    return params
 
 
 def clone_fitted(union, name):
@@ -399,11 +525,14 @@ def _run_fold(pipe, grid, fold, paths, labels, speakers, classes, inner_folds, n
     steps = dict(pipe.named_steps["features"].transformer_list)
 
     predicted = {}
-    baseline = fm_baseline(steps["fm"], pipe.named_steps["clf"]).fit(X_train, y_train)
+    cv, note = _inner_cv(y_train, speakers[train], inner_folds)
+    note = note if any(len(v) > 1 for v in grid.values()) else None  # no inner search, nothing to note
+    baseline = fm_baseline(steps["fm"], pipe.named_steps["clf"])
+    baseline, baseline_best = _search(baseline, baseline_grid(grid), cv, X_train, y_train, speakers[train], n_jobs)
     predicted["fm_baseline"] = baseline.predict(X_test)
     zs = clone(steps["zs"]).fit(X_train, y_train)
     predicted["zero_shot"] = zs.classes_[np.argmax(np.asarray(zs.transform(X_test)), axis=1)]
-    fused, best, note = _fit_zs_fuse(pipe, grid, X_train, y_train, speakers[train], inner_folds, n_jobs)
+    fused, best = _search(pipe, grid, cv, X_train, y_train, speakers[train], n_jobs)
     predicted["zs_fuse"] = fused.predict(X_test)
 
     from ._metrics import fold_metrics
@@ -414,6 +543,7 @@ def _run_fold(pipe, grid, fold, paths, labels, speakers, classes, inner_folds, n
         "n_test": int(len(test)),
         "test_speakers": sorted({str(s) for s in speakers[test]}),
         "best_params": best,
+        "baseline_params": _as_grid_names(baseline_best),
         "systems": {name: fold_metrics(y_test, predicted[name], classes) for name in SYSTEMS},
     }
     if note:
@@ -433,53 +563,57 @@ def _run_fold(pipe, grid, fold, paths, labels, speakers, classes, inner_folds, n
 
 
 def fm_baseline(fm, clf):
-    """The FM-only system: ``fm`` -> the fusion classifier's FM normalisation -> its head.
+    """The FM-only system: ``fm`` -> the fusion classifier without a zero-shot block.
 
-    It is what ``LateFusionClassifier(zs_weight=0)`` fits (the zero-shot block
-    dropped), built from plain parts so that the comparison is checkable.
+    ``LateFusionClassifier(zs_columns=[], fusion="concat")`` fits its head on
+    the normalised FM block alone: exactly what ``zs_weight=0`` gives, with the
+    same ``normalize`` and head, under the same parameter names
+    (``clf__normalize``, ``clf__estimator__C``), so that one grid tunes both.
 
     Parameters
     ----------
     fm : FMEmbeddingTransformer
         The FM transformer (cloned).
     clf : LateFusionClassifier
-        Its ``normalize`` and ``estimator`` are used.
+        The fusion classifier (cloned): its ``normalize`` and ``estimator`` are used.
 
     Returns
     -------
     sklearn.pipeline.Pipeline
-        Unfitted.
+        Unfitted, steps ``fm`` and ``clf``.
     """
     from sklearn.base import clone
     from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-    from ..fusion import default_head, layernorm
-
-    norm = {"layernorm": FunctionTransformer(layernorm), "standard": StandardScaler(), None: "passthrough"}
-    head = default_head() if clf.estimator is None else clone(clf.estimator)
-    return Pipeline([("fm", clone(fm)), ("normalize", norm[clf.normalize]), ("head", head)])
+    head = clone(clf).set_params(zs_columns=[], fusion="concat", zs_weight=0.0, zs_labels=None)
+    return Pipeline([("fm", clone(fm)), ("clf", head)])
 
 
-def _fit_zs_fuse(pipe, grid, X, y, groups, inner_folds, n_jobs):
-    """ZS-Fuse on one training part: the inner grid search, or a plain fit for a one-point grid."""
+def _inner_cv(y, groups, inner_folds):
+    """The inner folds: speaker-grouped, or stratified (with a note) when the training part has one speaker."""
+    from sklearn.model_selection import GroupKFold, StratifiedKFold
+
+    n_groups = len(set(groups))
+    if n_groups >= 2:
+        return GroupKFold(n_splits=min(inner_folds, n_groups)), None
+    _, counts = np.unique(y, return_counts=True)
+    cv = StratifiedKFold(n_splits=max(2, min(inner_folds, int(counts.min()))))
+    return cv, "one training speaker: the inner search used stratified folds (not speaker-independent)"
+
+
+def _search(estimator, grid, cv, X, y, groups, n_jobs):
+    """Fit ``estimator`` at the inner search's best point of ``grid`` (a plain fit for one point)."""
     from sklearn.base import clone
-    from sklearn.model_selection import GridSearchCV, GroupKFold, StratifiedKFold
+    from sklearn.model_selection import GridSearchCV
 
     if all(len(v) == 1 for v in grid.values()):
         point = {k: v[0] for k, v in grid.items()}
-        return clone(pipe).set_params(**point).fit(X, y), jsonable(point), None
-    n_groups = len(set(groups))
-    note = None
-    if n_groups >= 2:
-        cv = GroupKFold(n_splits=min(inner_folds, n_groups))
-    else:
-        _, counts = np.unique(y, return_counts=True)
-        cv = StratifiedKFold(n_splits=max(2, min(inner_folds, int(counts.min()))))
-        note = "one training speaker: the inner search used stratified folds (not speaker-independent)"
-    search = GridSearchCV(clone(pipe), grid, cv=cv, scoring="balanced_accuracy", n_jobs=n_jobs, error_score="raise")
+        return clone(estimator).set_params(**point).fit(X, y), jsonable(point)
+    search = GridSearchCV(
+        clone(estimator), grid, cv=cv, scoring="balanced_accuracy", n_jobs=n_jobs, error_score="raise"
+    )
     search.fit(X, y, groups=groups)
-    return search.best_estimator_, jsonable(search.best_params_), note
+    return search.best_estimator_, jsonable(search.best_params_)
 
 
 # -- checks and records -----------------------------------------------------------------------------
@@ -504,6 +638,66 @@ def training_data_caveats(clap, dataset):
         return []
     warnings.warn(caveat, TrainingDataWarning, stacklevel=3)
     return [caveat]
+
+
+def speaker_overlap_caveats(dataset):
+    """The caveat of a protocol whose folds share speakers between training and test parts.
+
+    Such folds (EmoBox's CREMA-D, Emo-DB and TESS splits) load only with
+    ``allow_speaker_overlap=True``; their results are speaker-dependent and
+    not comparable with speaker-independent ones.
+
+    Returns
+    -------
+    list of str
+        Empty for a speaker-independent dataset.
+    """
+    if getattr(dataset, "speaker_independent", True):
+        return []
+    info = dict(getattr(dataset, "info", {}) or {})
+    if info.get("speaker_check") == "unchecked":
+        return [
+            "speaker-dependent (unverified): the dataset gives no speaker of its clips, so nothing shows that "
+            "the test speakers of a fold are absent from its training part; do not compare these numbers "
+            "with speaker-independent results."
+        ]
+    return [
+        "speaker-dependent: the folds share speakers between their training and test parts "
+        "(loaded with allow_speaker_overlap=True), so these numbers are not speaker-independent and "
+        "cannot be compared with speaker-independent results."
+    ]
+
+
+def compare_systems(predictions, classes, a="fm_baseline", b="zs_fuse"):
+    """Is ``b`` better than ``a``: the UA difference on the pooled test clips, its CI and McNemar's test.
+
+    Parameters
+    ----------
+    predictions : list of dict
+        The rows of ``predictions.csv``: ``fold``, ``speaker``, ``label`` and one
+        column per system.
+    classes : sequence
+        The dataset's classes.
+    a, b : str
+        The reference system and the compared one.
+
+    Returns
+    -------
+    dict
+        :func:`~zsfuse.evaluation.pooled_over_folds` (a speaker bootstrap of the
+        difference, seeded, 2000 resamples), plus ``"systems": [a, b]`` and
+        ``"text"``, a one-line summary.
+    """
+    from ._significance import format_comparison, pooled_over_folds
+
+    folds = {}
+    for row in predictions:
+        folds.setdefault(row["fold"], []).append(row)
+    per_fold = [tuple([r[key] for r in rows] for key in ("label", a, b, "speaker")) for rows in folds.values()]
+    result = pooled_over_folds(per_fold, classes=[str(c) for c in classes])
+    result["systems"] = [a, b]
+    result["text"] = format_comparison(result)
+    return result
 
 
 def _select_folds(dataset, folds):
@@ -549,6 +743,8 @@ def _dataset_record(dataset, folds):
         "name": dataset.name,
         "root": str(dataset.root),
         "protocol": dataset.protocol,
+        "speaker_independent": bool(getattr(dataset, "speaker_independent", True)),
+        "speaker_check": (getattr(dataset, "info", {}) or {}).get("speaker_check"),
         "n_clips": int(len(used)),
         "n_speakers": int(len(set(np.asarray(dataset.speakers, dtype=object)[used]))),
         "classes": [str(c) for c in dataset.classes],

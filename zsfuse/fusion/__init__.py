@@ -23,6 +23,7 @@ from ._blocks import fit_normalizer as fit_normalizer
 from ._blocks import normalize_block as normalize_block
 from ._blocks import resolve_zs_columns as resolve_zs_columns
 from ._classifier import LateFusionClassifier
+from ._emobox_head import EmoBoxHead
 from ._heads import default_head
 from ._modes import FUSION_MODES
 from ._scores import PROBA_FLOOR, TEMPERATURE_BOUNDS, fit_temperature
@@ -30,14 +31,17 @@ from ._scores import log_softmax as log_softmax
 from ._scores import looks_like_proba as looks_like_proba
 from ._scores import safe_log as safe_log
 from ._scores import softmax as softmax
+from ._superb_head import SuperbHead
 
 __all__ = [
     "FUSION_MODES",
+    "EmoBoxHead",
     "LAYERNORM_EPS",
     "PROBA_FLOOR",
     "TEMPERATURE_BOUNDS",
     "FusionWarning",
     "LateFusionClassifier",
+    "SuperbHead",
     "default_head",
     "fit_temperature",
     "layernorm",

@@ -356,7 +356,10 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"X has {n_columns} features, but {type(self).__name__} is expecting {self.n_features_in_}."
             )
-        values = check_array(numeric, dtype=np.float64, ensure_min_features=0)
+        if numeric.shape[1] == 0:  # the frames alone (the FM baseline of a frame-level head)
+            values = np.empty((len(frames), 0), dtype=np.float64)
+        else:
+            values = check_array(numeric, dtype=np.float64, ensure_min_features=0)
         blocks = Blocks(values, frames)
         if not reset:
             return blocks

@@ -12,13 +12,16 @@ __all__ = ["AUDIO_STEP_TYPES", "TRUSTED_TYPES", "AudioStepInfo", "SavedFileInfo"
 #: names them (``module.QualifiedName`` from the class's ``__module__``: the module that
 #: defines it -- for the FM transformer the private ``zsfuse.fm._transformer`` -- except
 #: ``LateFusionClassifier``, defined in ``zsfuse.fusion._classifier`` but kept at
-#: ``zsfuse.fusion`` so that files of every version name it alike): the classifier and
-#: the two audio transformers. A dumped zsfuse pipeline lists only these (or a subset); every
-#: other type in it is a scikit-learn, numpy or Python builtin type that skops
+#: ``zsfuse.fusion`` so that files of every version name it alike): the classifier, its two
+#: torch heads (kept at ``zsfuse.fusion`` too; their fitted state is numpy arrays and numbers
+#: only) and the two audio transformers. A dumped zsfuse pipeline lists only these (or a
+#: subset); every other type in it is a scikit-learn, numpy or Python builtin type that skops
 #: trusts by default.
 TRUSTED_TYPES = (
     "zsfuse.fm._transformer.FMEmbeddingTransformer",
+    "zsfuse.fusion.EmoBoxHead",
     "zsfuse.fusion.LateFusionClassifier",
+    "zsfuse.fusion.SuperbHead",
     "zsfuse.zeroshot.CLAPZeroShotTransformer",
 )
 
