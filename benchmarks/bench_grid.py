@@ -21,6 +21,11 @@ measured in this one run, in this process:
   ``--uncached-candidates`` of the 36 candidates (every candidate costs the same without a
   cache: same clips, same passes) and scaled to 36; ``--uncached-candidates 0`` runs all.
 
+Then **identical windows**: a 1-4 ``audio_repeats`` grid on the clips (shorter than a quarter of
+the window) with loop-to-fill padding (``pad_mode="repeat"``, MS-CLAP's native one), where every
+tiling gives the window of the clip looped, and with zero padding, where none coincide: encoder
+windows per clip (target: 1 and 4).
+
 Targets (the project's encode-once goals): grid with the store <= 1.5 x the floor; >= 10 x faster than no caching.
 With tiny models encoding is cheap, so the heads are a large share of the grid: the
 ratio to ``floor + heads`` says how much the store leaves on the table.
@@ -235,7 +240,43 @@ def main(argv=None):
     print(f"  grid with the store / (floor + heads) = {cached / (floor + heads):5.2f} x")
     print(f"  no caching / store                    = {uncached / cached:5.1f} x   (target >= 10)")
     print(f"  best: {search.best_params_}  UA {search.best_score_:.3f}")
+    identical_windows(clap, X)
     shutil.rmtree(work, ignore_errors=True)
+
+
+def identical_windows(clap, X):
+    """A 1-4 audio-repeat grid on short clips: windows encoded with loop-to-fill padding and with zeros.
+
+    Looping a short clip to fill the window after tiling it k times gives the window of the clip
+    looped: the four values are one input, encoded once per clip. Zero padding makes four inputs.
+    """
+    from zsfuse import CLAPZeroShotTransformer
+    from zsfuse.store import clear_stores
+
+    print("identical windows: audio_repeats 1-4 on the same clips (tiny CLAP, 10 s window)")
+    for pad_mode in ("repeat", "zero"):
+        clear_stores()
+        counted = []
+        models = [
+            CLAPZeroShotTransformer(model=clap, labels=LABELS, audio_repeats=k, pad_mode=pad_mode, device="cpu").fit()
+            for k in (1, 2, 3, 4)
+        ]
+        backend = models[0]._backend()
+        real = backend.embed_audio
+
+        def counting(windows, real=real, counted=counted):
+            counted.append(len(windows))
+            return real(windows)
+
+        backend.embed_audio = counting
+        try:
+            seconds, _ = timed(lambda models=models: [zs.transform(X) for zs in models])
+        finally:
+            backend.embed_audio = real
+        print(
+            f"  pad_mode={pad_mode!r:<9} {sum(counted) / len(X):4.2f} encoder windows per clip for the "
+            f"4 values ({seconds:.1f} s)"
+        )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline
 
 from zsfuse import CLAPZeroShotTransformer
+from zsfuse.audio import repeat, window, window_digest
 from zsfuse.models import cached_models, clear_model_cache
 from zsfuse.store import clear_stores
 from zsfuse.testing import chirp, noise_burst, speechlike, write_wav
@@ -217,11 +218,30 @@ def test_audio_repeats_tile_before_windowing(tiny_clap_dir, monkeypatch):
         # whole copies of the tiled 6 s clip: one fits, the rest is zeros
         ("repeatpad", np.concatenate([clip, clip, np.zeros(4 * RATE, np.float32)])),
     ]:
+        clear_stores()  # "repeatpad" gives the window "zero" gave: it would come from the store
         zs = make(tiny_clap_dir, audio_repeats=2, pad_mode=pad_mode).fit()
         spy = spy_on(monkeypatch, zs)
         zs.transform([clip])
         assert len(spy.windows) == 1
         np.testing.assert_array_equal(spy.windows[0], expected, err_msg=pad_mode)
+
+
+def test_settings_that_give_the_same_window_encode_it_once(tiny_clap_dir, monkeypatch):
+    short = [speechlike(1.0 + 0.3 * i, RATE, f0=120 + 10 * i, seed=i) for i in range(3)]  # < a quarter of 10 s
+    # looping to fill the window: tiling a short clip k times first changes nothing the encoder sees
+    looped = {k: make(tiny_clap_dir, audio_repeats=k, pad_mode="repeat").fit() for k in (1, 2, 3, 4)}
+    spy = spy_on(monkeypatch, looped[1])
+    scores = {k: zs.transform(short) for k, zs in looped.items()}
+    assert len(spy.windows) == len(short)  # one encoder pass per clip for the whole 1-4 grid
+    for k in (2, 3, 4):
+        np.testing.assert_array_equal(scores[k], scores[1])
+    # zero padding: every tiling is a different input, encoded once per audio_repeats value
+    for k in (1, 2, 3, 4):
+        make(tiny_clap_dir, audio_repeats=k, pad_mode="zero").fit().transform(short)
+    assert len(spy.windows) == len(short) * 5
+    # the same settings again: nothing decoded, nothing encoded (the clip-level key answers)
+    looped[3].transform(short)
+    assert len(spy.windows) == len(short) * 5
 
 
 def test_model_padding_is_the_checkpoints_own(tiny_clap_dir, monkeypatch):
@@ -347,7 +367,10 @@ def test_grid_search_encodes_each_clip_once_per_audio_setting(tiny_clap_dir, mon
     grid = {"zs__templates": template_sets, "zs__text_repeats": [1, 2, 3], "zs__audio_repeats": [1, 2]}
     search = GridSearchCV(pipe, grid, cv=StratifiedKFold(3), n_jobs=1).fit(X, labels)
     assert len(search.cv_results_["params"]) == 12
-    assert len(spy.windows) == 24 * 2  # each clip once per audio_repeats value
+    # each distinct window once: LAION-CLAP's "repeatpad" fits whole copies of the (tiled) clip, so a clip
+    # of 2.1-2.5 s gives 4 copies whether tiled once or twice, and is encoded once for both values
+    windows = {window_digest(window(repeat(x, k), 10 * RATE, "repeatpad", "center")) for x in X for k in (1, 2)}
+    assert len(windows) < 24 * 2 and len(spy.windows) == len(windows)
     assert len(spy.texts) == len(set(spy.texts))  # each prompt string once
     expected = {" ".join([t.format(w)] * k) for ts in template_sets for t in ts for w in set(labels) for k in (1, 2, 3)}
     assert set(spy.texts) == expected

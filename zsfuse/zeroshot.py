@@ -17,7 +17,7 @@ from ._defaults import DEFAULT_CLAP_MODEL
 from ._estimator import AudioTransformer, store_namespace
 from ._numeric import log_softmax
 from ._params import NumberNotBool, fill_doc
-from .audio import PAD_MODES, repeat, window
+from .audio import PAD_MODES, repeat, window, window_digest
 from .extraction import encode_clips, encode_texts
 
 OUTPUTS = ("logit", "proba", "log_proba")
@@ -294,6 +294,20 @@ class CLAPZeroShotTransformer(AudioTransformer):
             long=self.long_audio,
         )
 
+    def _window_namespace(self, backend):
+        """Audio vectors of a fixed-window model keyed by the window(s) it saw (:func:`window_digest`)."""
+        return store_namespace("clap-window", backend, rate=backend.sampling_rate, window=backend.window_samples)
+
+    @staticmethod
+    def _pool(stacks, embedded):
+        """One vector per clip from its windows' rows: the row, or the mean of the L2-normalised rows."""
+        out, start = [], 0
+        for stack in stacks:
+            rows = embedded[start : start + len(stack)]
+            start += len(stack)
+            out.append(rows[0] if len(rows) == 1 else P.normalize_rows(rows).mean(0).astype(np.float32))
+        return out
+
     # -- fit / transform ------------------------------------------------------------------------------------------
     def check_settings(self, X=None, y=None):
         """Run every check of ``fit`` that loads no model, and open the embedding store.
@@ -416,6 +430,7 @@ class CLAPZeroShotTransformer(AudioTransformer):
                 stacklevel=2,
             )
         long_audio = "windows" if self.long_audio == "mean" else self.long_audio
+        window_namespace = self._window_namespace(backend)
 
         def encode(batch):
             stacks = [
@@ -428,18 +443,21 @@ class CLAPZeroShotTransformer(AudioTransformer):
                 for c in batch
             ]
             if backend.variable_length:  # each segment as it is, batched by length (least padding)
-                embedded = _embed_by_length(backend, [row for stack in stacks for row in stack], self.batch_size)
-            else:  # fixed windows: one 2-D array
-                flat = np.concatenate(stacks)
+                return self._pool(stacks, _embed_by_length(backend, [r for st in stacks for r in st], self.batch_size))
+            # fixed windows: what the encoder sees decides. Tilings that give the same window(s) -- a
+            # short clip tiled k times and looped to fill the window is the clip looped -- are encoded once
+            keys = [window_digest(stack) for stack in stacks]
+            known = dict(zip(keys, store.get_many(window_namespace, keys)))
+            todo = {k: stack for k, stack in zip(keys, stacks) if known[k] is None}
+            if todo:
+                flat = np.concatenate(list(todo.values()))
                 embedded = np.concatenate(
                     [backend.embed_audio(flat[s : s + self.batch_size]) for s in range(0, len(flat), self.batch_size)]
                 )
-            out, start = [], 0
-            for stack in stacks:
-                rows = embedded[start : start + len(stack)]
-                start += len(stack)
-                out.append(rows[0] if len(rows) == 1 else P.normalize_rows(rows).mean(0).astype(np.float32))
-            return out
+                fresh = dict(zip(todo, self._pool(list(todo.values()), embedded)))
+                store.put_many(window_namespace, fresh)
+                known.update(fresh)
+            return [known[k] for k in keys]
 
         vectors = encode_clips(
             clips,

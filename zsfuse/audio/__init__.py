@@ -8,7 +8,7 @@ arrays. Decoding (:func:`decode_file`), sample-format and channel conversion
 go through here.
 """
 
-from ._amplify import LONG_AUDIO_MODES, PAD_MODES, n_windows, pad, repeat, window
+from ._amplify import LONG_AUDIO_MODES, PAD_MODES, n_windows, pad, repeat, window, window_digest
 from ._clips import Clip, Clips, as_clips, content_digest
 from ._convert import to_float32, to_mono
 from ._decode import decode_file, file_info
@@ -32,4 +32,5 @@ __all__ = [
     "to_float32",
     "to_mono",
     "window",
+    "window_digest",
 ]
