@@ -105,13 +105,13 @@ def test_evaluate_writes_every_output_and_a_second_run_encodes_nothing(
     ):
         assert (out / name).is_file(), name
     saved = json.loads((out / "results.json").read_text())
-    assert saved["summary"].keys() == {"fm_baseline", "zero_shot", "zs_fuse"}
+    assert saved["summary"].keys() == {"fm_baseline", "zero_shot", "zero_shot_tuned", "zs_fuse"}
     assert [f["fold"] for f in saved["folds"]] == [f.name for f in dataset.folds]
     assert saved["models"]["fm"]["fingerprint"] and saved["models"]["clap"]["fingerprint"]
     assert saved["environment"]["torch"]
     with open(out / "results.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert {r["system"] for r in rows} == {"fm_baseline", "zero_shot", "zs_fuse"}
+    assert {r["system"] for r in rows} == {"fm_baseline", "zero_shot", "zero_shot_tuned", "zs_fuse"}
     with open(out / "predictions.csv", newline="") as f:
         preds = list(csv.DictReader(f))
     assert sorted(int(p["index"]) for p in preds) == list(range(n))  # every clip tested once

@@ -215,3 +215,71 @@ def test_the_torch_heads_run_through_evaluate(head, manifest, tiny_clap_dir, tin
     fold = results["folds"][0]
     assert "clf__zs_weight" in fold["best_params"] and fold["baseline_params"] == {}
     assert 0.0 <= fold["systems"]["fm_baseline"]["ua"] <= 1.0
+
+
+@pytest.mark.slow
+def test_zero_shot_tuned_is_the_zero_shot_scores_at_the_inner_searchs_choice(
+    manifest, tiny_clap_dir, tiny_wavlm_dir, tmp_path
+):
+    from sklearn.model_selection import GroupKFold
+
+    from zsfuse import CLAPZeroShotTransformer
+    from zsfuse.prompts import emotion_words
+
+    dataset = load_dataset("manifest", manifest)
+    grid = {"zs__audio_repeats": [1, 2], "zs__text_repeats": [1, 3], "clf__zs_weight": [0.0]}
+    cache = str(tmp_path / "cache")
+    results = evaluate(
+        dataset,
+        clap=tiny_clap_dir,
+        fm=tiny_wavlm_dir,
+        grid=grid,
+        params=PARAMS,
+        device="cpu",
+        dtype="float32",
+        cache_dir=cache,
+        progress=False,
+    )
+    assert results["systems"] == ["fm_baseline", "zero_shot", "zero_shot_tuned", "zs_fuse"]
+    paths, labels = np.asarray(dataset.paths, dtype=object), np.asarray(dataset.labels, dtype=object)
+    speakers = np.asarray(dataset.speakers, dtype=object)
+    classes = sorted(dataset.classes)
+
+    def ua(y, pred):
+        return np.mean([np.mean(pred[y == c] == c) for c in np.unique(y)])
+
+    for fold, record in zip(dataset.folds, results["folds"]):
+        train, test = np.asarray(fold.train), np.asarray(fold.test)
+
+        def predict(a, t, idx):
+            zs = CLAPZeroShotTransformer(
+                model=tiny_clap_dir,
+                labels=dataset.classes,
+                label_words=emotion_words(dataset.classes),
+                audio_repeats=a,
+                text_repeats=t,
+                device="cpu",
+                dtype="float32",
+                cache_dir=cache,
+                **{k.split("__")[-1]: v for k, v in PARAMS.items()},
+            ).fit()
+            return np.asarray(classes, dtype=object)[np.argmax(zs.transform(list(paths[idx])), axis=1)]
+
+        # the inner search by hand: mean UA over GroupKFold of the training speakers, first best in grid order
+        cv = GroupKFold(n_splits=min(3, len(set(speakers[train]))))
+        scores = {}
+        for a in (1, 2):
+            for t in (1, 3):
+                scores[(a, t)] = np.mean(
+                    [
+                        ua(labels[train][val], predict(a, t, train[val]))
+                        for _, val in cv.split(train, labels[train], speakers[train])
+                    ]
+                )
+        best = max(scores, key=lambda k: (scores[k], -list(scores).index(k)))
+        assert record["zero_shot_params"] == {
+            "features__zs__audio_repeats": best[0],
+            "features__zs__text_repeats": best[1],
+        }
+        assert record["systems"]["zero_shot_tuned"]["ua"] == pytest.approx(ua(labels[test], predict(*best, test)))
+        assert record["systems"]["zero_shot"]["ua"] == pytest.approx(ua(labels[test], predict(1, 1, test)))

@@ -301,8 +301,8 @@ def test_report_markdown(written):
         assert f"### {s}" in md and f"(confusion_{s}.png)" in md
     assert "| Fold | n_train | n_test | Test speakers | fm_baseline | zero_shot | zs_fuse |" in md
     # the baseline's choice (none recorded in these results) beside ZS-Fuse's
-    assert '| fold_2 | (none) | `zs_weight=0.5`, `fusion="concat"` |' in md
-    assert "| fold_1 | (none) | (none) |" in md
+    assert '| fold_2 | (none) | (none) | `zs_weight=0.5`, `fusion="concat"` |' in md
+    assert "| fold_1 | (none) | (none) | (none) |" in md
     pooled = build_summary(results)["zs_fuse"]["confusion"]
     assert f"| **ang** | {' | '.join(map(str, pooled[0]))} |" in md
     assert "zsfuse evaluate toyset --out runs/toy" in md

@@ -23,13 +23,14 @@ The results dict
      "models": {"clap": {"model": str, "revision": str or None, "fingerprint": str},
                 "fm": {...}},
      "environment": environment_info(),
-     "systems": ["fm_baseline", "zero_shot", "zs_fuse"],    # display order
+     "systems": ["fm_baseline", "zero_shot", "zero_shot_tuned", "zs_fuse"],    # display order
      "caveats": [str, ...],      # e.g. "not zero-shot: ... was trained on ..." (a section of report.md)
      "folds": [
        {"fold": "fold_1", "n_train": 4290, "n_test": 1241,
         "test_speakers": ["Ses01F", "Ses01M"],
         "best_params": {...},    # zs_fuse's inner grid-search choice, may be {}
         "baseline_params": {...},  # fm_baseline's choice over the grid entries it has, may be {}
+        "zero_shot_params": {...}, # zero_shot_tuned's choice over the zero-shot entries, may be {}
         "systems": {"fm_baseline": fold_metrics(...),
                     "zero_shot": fold_metrics(...),
                     "zs_fuse": fold_metrics(...)}},
@@ -400,15 +401,21 @@ def _markdown(results, summary, systems, folds, png_names):
         "",
         "## Best parameters per fold",
         "",
-        "The choices of the inner grid search on each fold's training speakers: zs_fuse's, and the "
-        "FM baseline's over the grid entries it has (its head and FM parameters), tuned by the same search.",
+        "The choices of the inner grid search on each fold's training speakers: zs_fuse's; the "
+        "FM baseline's over the grid entries it has (its head and FM parameters); zero_shot_tuned's over "
+        "the zero-shot entries (amplification, prompts). One search, the same folds, for all three.",
         "",
     ]
     rows = [
-        [_fold_name(fold, i), _params(fold.get("baseline_params")), _params(fold.get("best_params"))]
+        [
+            _fold_name(fold, i),
+            _params(fold.get("baseline_params")),
+            _params(fold.get("zero_shot_params")),
+            _params(fold.get("best_params")),
+        ]
         for i, fold in enumerate(folds)
     ]
-    out += _md_table(["Fold", "fm_baseline", "zs_fuse"], rows, "lll")
+    out += _md_table(["Fold", "fm_baseline", "zero_shot_tuned", "zs_fuse"], rows, "llll")
 
     out += [
         "",

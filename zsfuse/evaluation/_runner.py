@@ -7,6 +7,9 @@ the training speakers and scored on the test speakers:
   classifier normalises its FM block, and the same head: exactly
   ``LateFusionClassifier(zs_weight=0)``, the supervised SOTA recipe;
 * ``zero_shot`` -- the CLAP zero-shot scores alone (argmax; nothing learned);
+* ``zero_shot_tuned`` -- the same, its amplification and prompt ensemble (the
+  zero-shot entries of the grid) chosen by the inner search on the training
+  speakers: what amplification alone buys;
 * ``zs_fuse`` -- the ZS-Fuse pipeline, its amplification and fusion weight chosen
   by an inner ``GridSearchCV`` over the training speakers only.
 
@@ -47,7 +50,7 @@ __all__ = [
 ]
 
 #: The systems compared, in display order.
-SYSTEMS = ("fm_baseline", "zero_shot", "zs_fuse")
+SYSTEMS = ("fm_baseline", "zero_shot", "zero_shot_tuned", "zs_fuse")
 
 #: The default inner grid of ZS-Fuse (zsfuse evaluate, docs/commands/evaluate.md): audio and text
 #: amplification and the fusion weight (``zs_weight=0`` keeps the FM baseline among the candidates).
@@ -517,7 +520,7 @@ def _n_workers(n_jobs):
 
 
 def _run_fold(pipe, grid, fold, paths, labels, speakers, classes, inner_folds, n_jobs):
-    from sklearn.base import clone
+    from ._zero_shot_system import zero_shot_grid, zero_shot_system
 
     train, test = np.asarray(fold.train), np.asarray(fold.test)
     X_train, X_test = [paths[i] for i in train], [paths[i] for i in test]
@@ -530,8 +533,12 @@ def _run_fold(pipe, grid, fold, paths, labels, speakers, classes, inner_folds, n
     baseline = fm_baseline(steps["fm"], pipe.named_steps["clf"])
     baseline, baseline_best = _search(baseline, baseline_grid(grid), cv, X_train, y_train, speakers[train], n_jobs)
     predicted["fm_baseline"] = baseline.predict(X_test)
-    zs = clone(steps["zs"]).fit(X_train, y_train)
-    predicted["zero_shot"] = zs.classes_[np.argmax(np.asarray(zs.transform(X_test)), axis=1)]
+    zero_shot = zero_shot_system(steps["zs"]).fit(X_train, y_train)
+    predicted["zero_shot"] = zero_shot.predict(X_test)
+    tuned, tuned_best = _search(
+        zero_shot_system(steps["zs"]), zero_shot_grid(grid), cv, X_train, y_train, speakers[train], n_jobs
+    )
+    predicted["zero_shot_tuned"] = tuned.predict(X_test)
     fused, best = _search(pipe, grid, cv, X_train, y_train, speakers[train], n_jobs)
     predicted["zs_fuse"] = fused.predict(X_test)
 
@@ -544,6 +551,7 @@ def _run_fold(pipe, grid, fold, paths, labels, speakers, classes, inner_folds, n
         "test_speakers": sorted({str(s) for s in speakers[test]}),
         "best_params": best,
         "baseline_params": _as_grid_names(baseline_best),
+        "zero_shot_params": {"features__" + k: v for k, v in tuned_best.items()},
         "systems": {name: fold_metrics(y_test, predicted[name], classes) for name in SYSTEMS},
     }
     if note:
