@@ -85,7 +85,7 @@ def test_the_baseline_is_tuned_by_the_same_inner_search(manifest, tiny_clap_dir,
         assert record["systems"]["fm_baseline"]["ua"] == pytest.approx(ua)
     assert [r["baseline_params"] for r in rows] == [r["baseline_params"] for r in results["folds"]]
     report = (tmp_path / "out" / "report.md").read_text()
-    assert "| Fold | fm_baseline | zs_fuse |" in report and "`clf__estimator__C=" in report
+    assert "| Fold | fm_baseline | zero_shot_tuned | zs_fuse |" in report and "`clf__estimator__C=" in report
 
 
 @pytest.mark.slow
@@ -283,3 +283,58 @@ def test_zero_shot_tuned_is_the_zero_shot_scores_at_the_inner_searchs_choice(
         }
         assert record["systems"]["zero_shot_tuned"]["ua"] == pytest.approx(ua(labels[test], predict(*best, test)))
         assert record["systems"]["zero_shot"]["ua"] == pytest.approx(ua(labels[test], predict(1, 1, test)))
+
+
+@pytest.mark.slow
+def test_every_report_has_each_systems_calibration(manifest, tiny_clap_dir, tiny_wavlm_dir, tmp_path):
+    from zsfuse.evaluation import calibration_metrics
+    from zsfuse.fusion import softmax
+
+    dataset = load_dataset("manifest", manifest)
+    grid = {"zs__audio_repeats": [1], "clf__zs_weight": [0.5], "clf__fusion": ["weighted"]}
+    out = tmp_path / "out"
+    results = evaluate(
+        dataset,
+        clap=tiny_clap_dir,
+        fm=tiny_wavlm_dir,
+        grid=grid,
+        params=PARAMS,
+        device="cpu",
+        dtype="float32",
+        progress=False,
+        out=out,
+    )
+    classes = sorted(dataset.classes)
+    # the zero-shot system's calibration, computed by hand: the softmax of its scores on the test clips
+    from zsfuse import CLAPZeroShotTransformer
+    from zsfuse.prompts import emotion_words
+
+    zs = CLAPZeroShotTransformer(
+        model=tiny_clap_dir,
+        labels=dataset.classes,
+        label_words=emotion_words(dataset.classes),
+        pad_mode="zero",
+        device="cpu",
+        dtype="float32",
+    ).fit()
+    paths, labels = np.asarray(dataset.paths, dtype=object), np.asarray(dataset.labels, dtype=object)
+    ys, probas = [], []
+    for fold, record in zip(dataset.folds, results["folds"]):
+        proba = softmax(zs.transform(list(paths[fold.test])))
+        expected = calibration_metrics(labels[fold.test], proba, classes)
+        assert record["calibration"]["zero_shot"]["ece"] == pytest.approx(expected["ece"])
+        assert record["calibration"]["zero_shot"]["nll"] == pytest.approx(expected["nll"])
+        assert set(record["calibration"]) == set(results["systems"])
+        assert record["temperature"] is not None and record["temperature"] > 0  # "weighted" fits one
+        ys.append(labels[fold.test])
+        probas.append(proba)
+    pooled = calibration_metrics(np.concatenate(ys), np.vstack(probas), classes)
+    assert results["calibration"]["zero_shot"]["brier"] == pytest.approx(pooled["brier"])
+    assert results["calibration"]["zero_shot"]["ece"] == pytest.approx(pooled["ece"])
+    report = (out / "report.md").read_text()
+    assert "## Calibration" in report and "![Reliability diagram](reliability.png)" in report
+    assert "temperature zs_fuse fitted per fold" in report
+    from matplotlib.image import imread
+
+    image = imread(out / "reliability.png")
+    assert image.shape[0] > 300 and image.shape[1] > 300 and image.std() > 0

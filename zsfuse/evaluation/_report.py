@@ -30,12 +30,15 @@ The results dict
         "test_speakers": ["Ses01F", "Ses01M"],
         "best_params": {...},    # zs_fuse's inner grid-search choice, may be {}
         "baseline_params": {...},  # fm_baseline's choice over the grid entries it has, may be {}
+        "calibration": {system: {...}},  # the fold's ECE, classwise ECE, NLL, Brier per system
+        "temperature": float or None,    # the zero-shot temperature zs_fuse's classifier fitted
         "zero_shot_params": {...}, # zero_shot_tuned's choice over the zero-shot entries, may be {}
         "systems": {"fm_baseline": fold_metrics(...),
                     "zero_shot": fold_metrics(...),
                     "zs_fuse": fold_metrics(...)}},
        ...
      ],
+     "calibration": {system: {...}},  # pooled test clips: ece, classwise_ece, nll, brier, reliability
      "comparison": {...},        # zs_fuse against fm_baseline on the pooled test clips:
                                  # delta, ci_low, ci_high, unit, mcnemar {...}, text
      "summary": {system: summarize(...)},     # build_summary(results)
@@ -63,7 +66,9 @@ none, never half of one):
   cite for zsfuse, the ZS-Fuse paper and the run's models and corpus
   (:func:`~zsfuse.evaluation._references.references_for`);
 * ``confusion_<system>.png``: each system's confusion matrix pooled over the
-  folds, coloured by row (the recall of each true class), counts annotated.
+  folds, coloured by row (the recall of each true class), counts annotated;
+* ``reliability.png``: every system's reliability diagram on one figure, when
+  the results hold their calibration (``"calibration"``).
 """
 
 from __future__ import annotations
@@ -86,6 +91,8 @@ from ._references import references_for
 __all__ = ["build_summary", "format_table", "load_results", "write_reports"]
 
 _MAX_SPEAKERS_SHOWN = 6  # test speakers listed per fold in report.md before "+ n more"
+#: The reliability diagram of every system, in the report folder.
+RELIABILITY_PNG = "reliability.png"
 
 
 # ---------------------------------------------------------------------------- reading the dict
@@ -189,6 +196,37 @@ def _headline(results, n_folds):
     return line
 
 
+def _calibration_rows(calibration, systems):
+    return [
+        [s, *(f"{float(calibration[s][m]):.3f}" for m in ("ece", "classwise_ece", "nll", "brier"))]
+        for s in systems
+        if s in calibration
+    ]
+
+
+def _calibration_section(results, systems, folds):
+    """``## Calibration``: each system's ECE, classwise ECE, NLL and Brier score, the diagram, the temperatures."""
+    calibration = results.get("calibration") or {}
+    rows = _calibration_rows(calibration, systems)
+    if not rows:
+        return []
+    out = ["", "## Calibration", ""]
+    out += [
+        "How far each system's confidence is from its accuracy, on the pooled test clips: expected calibration "
+        "error (ECE, 15 equal-width bins of the top-label confidence) and its classwise variant, negative "
+        "log-likelihood (NLL, natural log) and the multiclass Brier score; lower is better for all four. "
+        "zero_shot is the model's own softmax, no temperature fitted.",
+        "",
+    ]
+    out += _md_table(["System", "ECE", "Classwise ECE", "NLL", "Brier"], rows, "lrrrr")
+    out += ["", f"![Reliability diagram]({RELIABILITY_PNG})"]
+    temperatures = [(i, fold.get("temperature")) for i, fold in enumerate(folds)]
+    if any(t is not None for _, t in temperatures):
+        shown = ", ".join(f"{_fold_name(folds[i], i)} {t:.3g}" for i, t in temperatures if t is not None)
+        out += ["", f"The zero-shot temperature zs_fuse fitted per fold: {shown}."]
+    return out
+
+
 def _comparison_text(results):
     comparison = results.get("comparison") or {}
     return comparison.get("text")
@@ -263,6 +301,10 @@ def format_table(results, *, per_fold=True):
     rows = [[s, *(_mean_std(summary[s][m]) for m in METRICS)] for s in systems]
     lines += ["", f"mean ± std over {_n_folds(len(folds))} (%)"]
     lines += _align(["system", *(METRIC_NAMES[m] for m in METRICS)], rows)
+    rows = _calibration_rows(results.get("calibration") or {}, systems)
+    if rows:
+        lines += ["", "calibration on the pooled test clips (lower is better)"]
+        lines += _align(["system", "ECE", "classwise ECE", "NLL", "Brier"], rows)
     if _comparison_text(results):
         lines += ["", _comparison_text(results)]
     return "\n".join(lines)
@@ -396,6 +438,8 @@ def _markdown(results, summary, systems, folds, png_names):
             f"(resampling {comparison.get('unit', 'clip')}s, the same draws for both systems, seeded) and "
             "McNemar's test on the clips one system gets right and the other wrong.",
         ]
+
+    out += _calibration_section(results, systems, folds)
 
     out += [
         "",
@@ -549,8 +593,9 @@ def write_reports(results, out_dir):
     Returns
     -------
     list of pathlib.Path
-        The files written: ``results.json``, ``results.csv``, ``report.md``
-        and ``confusion_<system>.png`` for each system, in that order.
+        The files written: ``results.json``, ``results.csv``, ``report.md``,
+        ``confusion_<system>.png`` for each system and, with calibration in the
+        results, ``reliability.png``, in that order.
 
     Raises
     ------
@@ -609,6 +654,16 @@ def write_reports(results, out_dir):
         title += f"\n{subtitle}counts pooled over the folds"
         png = _confusion_png(matrix, classes, title)
         written.append(atomic_write(out_dir / png_names[system], lambda fh, data=png: fh.write(data), binary=True))
+    curves = {
+        s: {**c["reliability"], "ece": c["ece"]}
+        for s, c in (results.get("calibration") or {}).items()
+        if isinstance(c, dict) and c.get("reliability")
+    }
+    if curves:
+        from ._calibration import write_reliability_diagram
+
+        title = f"Reliability on {dataset_name}" if dataset_name else "Reliability"
+        written.append(write_reliability_diagram(curves, out_dir / RELIABILITY_PNG, title=title))
     return written
 
 

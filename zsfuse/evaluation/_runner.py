@@ -364,11 +364,12 @@ def evaluate(
     needed = np.unique(np.concatenate([np.concatenate([f.train, f.test]) for f in chosen]))
     extract(pipe, [paths[i] for i in needed], audio_settings, n_jobs=n_jobs, progress=progress)
 
-    fold_results, predictions = [], []
+    fold_results, predictions, probabilities = [], [], []
     for fold in _bar(chosen, progress, "folds", unit="fold"):
-        record, preds = _run_fold(pipe, grid, fold, paths, labels, speakers, classes, inner_folds, n_jobs)
+        record, preds, proba = _run_fold(pipe, grid, fold, paths, labels, speakers, classes, inner_folds, n_jobs)
         fold_results.append(record)
         predictions.extend(preds)
+        probabilities.append(proba)
 
     union = pipe.named_steps["features"]
     zs, fm_step = (clone_fitted(union, name) for name in ("zs", "fm"))
@@ -377,7 +378,7 @@ def evaluate(
         "zsfuse_version": environment.get("zsfuse"),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "elapsed_s": None,
-        "dataset": _dataset_record(dataset, chosen),
+        "dataset": dataset_record(dataset, chosen),
         "config": {
             "command": command,
             "clap": str(clap),
@@ -406,6 +407,7 @@ def evaluate(
         "caveats": caveats,
         "folds": fold_results,
         "comparison": compare_systems(predictions, classes),
+        "calibration": pooled_system_calibration(probabilities, classes),
     }
     results["summary"] = build_summary(results)
     results["elapsed_s"] = round(time.perf_counter() - started, 3)
@@ -541,7 +543,10 @@ def _run_fold(pipe, grid, fold, paths, labels, speakers, classes, inner_folds, n
     predicted["zero_shot_tuned"] = tuned.predict(X_test)
     fused, best = _search(pipe, grid, cv, X_train, y_train, speakers[train], n_jobs)
     predicted["zs_fuse"] = fused.predict(X_test)
+    systems = {"fm_baseline": baseline, "zero_shot": zero_shot, "zero_shot_tuned": tuned, "zs_fuse": fused}
+    proba = {name: _test_proba(est, X_test, classes) for name, est in systems.items()}
 
+    from ._calibration import calibration_metrics
     from ._metrics import fold_metrics
 
     record = {
@@ -553,6 +558,10 @@ def _run_fold(pipe, grid, fold, paths, labels, speakers, classes, inner_folds, n
         "baseline_params": _as_grid_names(baseline_best),
         "zero_shot_params": {"features__" + k: v for k, v in tuned_best.items()},
         "systems": {name: fold_metrics(y_test, predicted[name], classes) for name in SYSTEMS},
+        "calibration": {
+            name: calibration_metrics(y_test, p, sorted(classes)) for name, p in proba.items() if p is not None
+        },
+        "temperature": _temperature(fused),
     }
     if note:
         record["note"] = note
@@ -567,7 +576,44 @@ def _run_fold(pipe, grid, fold, paths, labels, speakers, classes, inner_folds, n
         }
         for k, i in enumerate(test)
     ]
-    return record, preds
+    return record, preds, {name: (y_test, p) for name, p in proba.items() if p is not None}
+
+
+def _test_proba(estimator, X, classes):
+    """A fitted system's probabilities of ``X``, columns in sorted class order (None: it gives none)."""
+    if not hasattr(estimator, "predict_proba"):
+        return None
+    proba = np.asarray(estimator.predict_proba(X), dtype=np.float64)
+    order = [list(estimator.classes_).index(c) for c in sorted(classes)]
+    return proba[:, order]
+
+
+def _temperature(fused):
+    """The zero-shot temperature the fusion classifier fitted (``"weighted"``, ``"stack"``), else None."""
+    value = getattr(fused[-1], "temperature_", None)
+    return None if value is None else float(value)
+
+
+def pooled_system_calibration(probabilities, classes):
+    """Each system's calibration on the pooled test clips of all the folds.
+
+    Parameters
+    ----------
+    probabilities : list of dict
+        Per fold: system -> ``(y_test, proba)``, columns in sorted class order.
+    classes : sequence
+        The dataset's classes.
+
+    Returns
+    -------
+    dict
+        System -> :func:`~zsfuse.evaluation.pooled_calibration` (ECE, classwise
+        ECE, NLL, Brier, and the reliability curve).
+    """
+    from ._calibration import pooled_calibration
+
+    systems = [s for s in SYSTEMS if all(s in fold for fold in probabilities)]
+    return {s: pooled_calibration([fold[s] for fold in probabilities], sorted(classes)) for s in systems}
 
 
 def fm_baseline(fm, clf):
@@ -743,21 +789,40 @@ def _check_folds(dataset, folds):
             )
 
 
-def _dataset_record(dataset, folds):
+def dataset_record(dataset, folds, used=None):
+    """The record of a dataset in the results: name, root, protocol, speakers, classes, counts, info.
+
+    Parameters
+    ----------
+    dataset : zsfuse.datasets.Dataset
+        The dataset.
+    folds : sequence of Fold
+        The folds run.
+    used : array-like of int, optional
+        The clips used; default: those of the folds' training and test parts.
+
+    Returns
+    -------
+    dict
+        JSON-able.
+    """
     labels = np.asarray(dataset.labels, dtype=object)
-    used = np.unique(np.concatenate([np.concatenate([f.train, f.test]) for f in folds]))
-    names, counts = np.unique(labels[used], return_counts=True)
+    if used is None:
+        used = np.unique(np.concatenate([np.concatenate([f.train, f.test]) for f in folds]))
+    names, counts = np.unique(labels[used].astype(str), return_counts=True)
+    info = dict(getattr(dataset, "info", {}) or {})
     return {
         "name": dataset.name,
         "root": str(dataset.root),
         "protocol": dataset.protocol,
         "speaker_independent": bool(getattr(dataset, "speaker_independent", True)),
-        "speaker_check": (getattr(dataset, "info", {}) or {}).get("speaker_check"),
+        "speaker_check": info.get("speaker_check"),
         "n_clips": int(len(used)),
         "n_speakers": int(len(set(np.asarray(dataset.speakers, dtype=object)[used]))),
         "classes": [str(c) for c in dataset.classes],
         "class_counts": {str(n): int(c) for n, c in zip(names, counts)},
-        "info": jsonable(dict(getattr(dataset, "info", {}) or {})),
+        "folds": [f.name for f in folds],
+        "info": jsonable(info),
     }
 
 
