@@ -63,8 +63,12 @@ def dataset_options(args):
     return options
 
 
-def _params(args):
-    """``--set`` assignments, with ``--backend-option`` and ``--trust-remote-code`` for the zero-shot step."""
+def pipeline_params(args):
+    """``--set`` assignments, with ``--backend-option`` and ``--trust-remote-code`` for the zero-shot step.
+
+    Named as :func:`zsfuse.make_zsfuse_pipeline` names them (``zs__backend_options``,
+    ``zs__trust_remote_code``); ``zsfuse amplify`` reads plain and ``zs__`` names alike.
+    """
     params = parse_assignments(args.params, "--set")
     options = parse_assignments(args.backend_options, "--backend-option")
     if options:
@@ -89,7 +93,7 @@ def run_evaluate(args, echo=None):
         clap=args.clap,
         fm=args.fm,
         grid=grid,
-        params=_params(args),
+        params=pipeline_params(args),
         head=args.head,
         inner_folds=args.inner_folds,
         folds=split_list(args.folds),

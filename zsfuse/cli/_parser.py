@@ -22,6 +22,18 @@ COMMANDS = {
         "Fit and score the FM baseline, zero-shot CLAP and ZS-Fuse on every fold of a "
         "speaker-independent protocol; report UA, WA and macro-F1 per fold and mean +- std.",
     ),
+    "amplify": (
+        "zero-shot UA per prompt-amplification cell (audio x text)",
+        "Score zero-shot CLAP on a dataset for every audio_repeats x text_repeats cell: UA, WA and "
+        "macro-F1 per fold and pooled, the cell chosen per fold on the training speakers, and its gain "
+        "over no amplification (1, 1) on the test speakers.",
+    ),
+    "report": (
+        "rebuild reports and figures of earlier runs, or combine several (no model)",
+        "Rebuild report.md, the CSV files and every figure of zsfuse evaluate and zsfuse amplify runs "
+        "from their results.json / amplification.json, without touching a model; several runs also give "
+        "summary.md (every dataset in one table) and their heat maps side by side.",
+    ),
     "zero-shot": (
         "per-class zero-shot scores for audio files",
         "Score clips against emotion prompts with a CLAP model (no training).",
@@ -45,6 +57,18 @@ def _evaluate(args):
     from ._evaluate import run_evaluate
 
     return run_evaluate(args)
+
+
+def _amplify(args):
+    from ._amplify import run_amplify
+
+    return run_amplify(args)
+
+
+def _report(args):
+    from ._rebuild import run_report
+
+    return run_report(args)
 
 
 def _zero_shot(args):
@@ -128,30 +152,11 @@ def _clap_options(group):
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the parser of the ``zsfuse`` command and its sub-commands.
-
-    Returns
-    -------
-    argparse.ArgumentParser
-        Parsing gives the options of a sub-command, ``command`` (its name)
-        and ``run`` (the function that runs it); no sub-command: ``run`` is
-        absent.
-    """
+def _data_options(command, folds=True):
+    """The dataset options of ``evaluate`` and ``amplify`` (read by ``_evaluate.dataset_options``)."""
     from ..datasets import DATASETS
 
-    parser = argparse.ArgumentParser(
-        prog="zsfuse",
-        description="Speech emotion recognition with ZS-Fuse: zero-shot CLAP scores late-fused with "
-        "speech foundation model embeddings.",
-    )
-    parser.add_argument("--version", action="version", version=f"zsfuse {__version__}")
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--debug", action="store_true", help="show tracebacks (or set ZSFUSE_DEBUG=1)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    ev = _command(sub, "evaluate", common, _evaluate)
-    data = ev.add_argument_group("data")
+    data = command.add_argument_group("data")
     data.add_argument("--dataset", required=True, help=", ".join(DATASETS))
     data.add_argument("--root", required=True, help="the dataset's folder (or manifest file)")
     data.add_argument("--protocol", default=None, help="the dataset's protocol (default: its standard one)")
@@ -170,13 +175,78 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="another dataset option (JSON values allowed), e.g. -o dataset=iemocap",
     )
-    data.add_argument("--folds", default=None, help="comma-separated fold names or 1-based numbers to run")
+    if folds:
+        data.add_argument("--folds", default=None, help="comma-separated fold names or 1-based numbers to run")
     data.add_argument(
         "--allow-speaker-overlap",
         action="store_true",
         help="accept folds whose training and test parts share speakers (EmoBox's CREMA-D, Emo-DB, TESS "
         "splits); the reports are then marked speaker-dependent",
     )
+
+
+def _amplify_parser(amp):
+    """The options of ``zsfuse amplify`` (docs/commands/amplify.md)."""
+    _data_options(amp, folds=False)
+    grid = amp.add_argument_group("model and grid")
+    grid.add_argument("--clap", default=DEFAULT_CLAP_MODEL, help=_clap_help(DEFAULT_CLAP_MODEL))
+    _clap_options(grid)
+    grid.add_argument(
+        "--audio-repeats", default="1,2,3,4", metavar="K,...", help="audio_repeats values, rows (must hold 1)"
+    )
+    grid.add_argument(
+        "--text-repeats", default="1,2,3,4", metavar="K,...", help="text_repeats values, columns (must hold 1)"
+    )
+    grid.add_argument(
+        "--text-repeat-unit",
+        default=None,
+        metavar="UNIT,...",
+        help="also vary text_repeat_unit: prompt, label (default: the fixed one, prompt)",
+    )
+    grid.add_argument(
+        "--pad-mode",
+        default=None,
+        metavar="MODE,...",
+        help="also vary pad_mode: model, repeat, repeatpad, zero (default: the fixed one, model)",
+    )
+    grid.add_argument(
+        "--set",
+        dest="params",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a fixed parameter of the zero-shot transformer (JSON values allowed), e.g. "
+        "--set long_audio=mean --set ensemble=logit",
+    )
+    _runtime_options(amp)
+    amp.add_argument("--out", default=None, help="output folder (default: zsfuse-results/<dataset>-amplify)")
+    amp.add_argument("--no-progress", action="store_true", help="no cost note, no progress bars")
+    return amp
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the parser of the ``zsfuse`` command and its sub-commands.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        Parsing gives the options of a sub-command, ``command`` (its name)
+        and ``run`` (the function that runs it); no sub-command: ``run`` is
+        absent.
+    """
+
+    parser = argparse.ArgumentParser(
+        prog="zsfuse",
+        description="Speech emotion recognition with ZS-Fuse: zero-shot CLAP scores late-fused with "
+        "speech foundation model embeddings.",
+    )
+    parser.add_argument("--version", action="version", version=f"zsfuse {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show tracebacks (or set ZSFUSE_DEBUG=1)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    ev = _command(sub, "evaluate", common, _evaluate)
+    _data_options(ev)
     models = ev.add_argument_group("models and search")
     models.add_argument("--clap", default=DEFAULT_CLAP_MODEL, help=_clap_help(DEFAULT_CLAP_MODEL))
     _clap_options(models)
@@ -215,6 +285,16 @@ def build_parser() -> argparse.ArgumentParser:
     _runtime_options(ev)
     ev.add_argument("--out", default=None, help="output folder (default: zsfuse-results/<dataset>)")
     ev.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    _amplify_parser(_command(sub, "amplify", common, _amplify))
+
+    rep = _command(sub, "report", common, _report)
+    rep.add_argument("runs", nargs="+", metavar="RUN", help="a folder written by evaluate or amplify (or its JSON)")
+    rep.add_argument(
+        "--out",
+        default=None,
+        help="where to write (default for one run: its own folder; required for several: the combined summary)",
+    )
 
     zs = _command(sub, "zero-shot", common, _zero_shot)
     zs.add_argument("files", nargs="+", help="audio files")
