@@ -190,7 +190,12 @@ def test_every_estimator_parameter_is_documented_with_its_default(name):
 
 @pytest.mark.parametrize(
     ("function", "page"),
-    [("zsfuse.make_zsfuse_pipeline", "docs/fusion.md"), ("zsfuse.evaluation.evaluate", "docs/commands/evaluate.md")],
+    [
+        ("zsfuse.make_zsfuse_pipeline", "docs/fusion.md"),
+        ("zsfuse.evaluation.evaluate", "docs/commands/evaluate.md"),
+        ("zsfuse.evaluation.amplification", "docs/commands/amplify.md"),
+        ("zsfuse.evaluation.rebuild_reports", "docs/commands/report.md"),
+    ],
 )
 def test_every_keyword_is_documented_with_its_default(function, page):
     import importlib
@@ -219,7 +224,7 @@ def _subparsers():
     return action.choices
 
 
-@pytest.mark.parametrize("command", ["evaluate", "zero-shot", "predict", "demo"])
+@pytest.mark.parametrize("command", ["evaluate", "amplify", "report", "zero-shot", "predict", "demo"])
 def test_every_command_option_is_documented_with_its_default(command):
     page = f"docs/commands/{command}.md"
     rows = _table_rows(page)

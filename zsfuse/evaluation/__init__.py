@@ -9,8 +9,17 @@ and writes ``results.json``, ``results.csv``, ``report.md``,
 command line.
 """
 
+from ._amplification import amplification
+from ._calibration import (
+    calibration_metrics,
+    pooled_calibration,
+    reliability_curve,
+    reliability_figure,
+    write_reliability_diagram,
+)
 from ._environment import environment_info
 from ._metrics import METRIC_NAMES, METRICS, fold_metrics, summarize
+from ._rebuild import rebuild_reports
 from ._report import build_summary, format_table, load_results, write_reports
 from ._runner import (
     DEFAULT_GRID,
@@ -32,8 +41,10 @@ __all__ = [
     "METRIC_NAMES",
     "SYSTEMS",
     "EvaluationError",
+    "amplification",
     "baseline_grid",
     "build_summary",
+    "calibration_metrics",
     "default_grid",
     "environment_info",
     "evaluate",
@@ -43,8 +54,13 @@ __all__ = [
     "format_table",
     "load_results",
     "paired_comparison",
+    "pooled_calibration",
     "pooled_over_folds",
+    "rebuild_reports",
+    "reliability_curve",
+    "reliability_figure",
     "resolve_grid",
     "summarize",
+    "write_reliability_diagram",
     "write_reports",
 ]
