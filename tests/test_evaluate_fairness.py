@@ -11,6 +11,15 @@ from zsfuse.evaluation import baseline_grid, default_grid, evaluate, paired_comp
 pytestmark = pytest.mark.usefixtures("fresh_store")
 
 PARAMS = {"zs__pad_mode": "zero"}
+
+
+def run(dataset, clap, fm, grid, **kwargs):
+    """``evaluate`` on the tiny models, on the CPU, without progress bars."""
+    return evaluate(
+        dataset, clap=clap, fm=fm, grid=grid, params=PARAMS, device="cpu", dtype="float32", progress=False, **kwargs
+    )
+
+
 HEAD_GRID = {"clf__normalize": ["standard", "layernorm"], "clf__estimator__C": [0.01, 10.0]}
 
 
@@ -48,18 +57,7 @@ def test_the_baseline_is_tuned_by_the_same_inner_search(manifest, tiny_clap_dir,
     dataset = load_dataset("manifest", manifest)
     grid = {"zs__audio_repeats": [1], "clf__zs_weight": [0.0, 1.0], **HEAD_GRID}
     cache = str(tmp_path / "cache")
-    results = evaluate(
-        dataset,
-        clap=tiny_clap_dir,
-        fm=tiny_wavlm_dir,
-        grid=grid,
-        params=PARAMS,
-        device="cpu",
-        dtype="float32",
-        cache_dir=cache,
-        progress=False,
-        out=tmp_path / "out",
-    )
+    results = run(dataset, tiny_clap_dir, tiny_wavlm_dir, grid, cache_dir=cache, out=tmp_path / "out")
     paths, labels = np.asarray(dataset.paths, dtype=object), np.asarray(dataset.labels, dtype=object)
     speakers = np.asarray(dataset.speakers, dtype=object)
     fm = FMEmbeddingTransformer(model=tiny_wavlm_dir, device="cpu", dtype="float32", cache_dir=cache)
@@ -93,15 +91,11 @@ def test_the_report_says_whether_the_gain_is_more_than_noise(manifest, tiny_clap
     import csv
 
     dataset = load_dataset("manifest", manifest)
-    results = evaluate(
+    results = run(
         dataset,
-        clap=tiny_clap_dir,
-        fm=tiny_wavlm_dir,
-        grid={"zs__audio_repeats": [1], "clf__zs_weight": [0.0, 1.0]},
-        params=PARAMS,
-        device="cpu",
-        dtype="float32",
-        progress=False,
+        tiny_clap_dir,
+        tiny_wavlm_dir,
+        {"zs__audio_repeats": [1], "clf__zs_weight": [0.0, 1.0]},
         out=tmp_path / "out",
     )
     with open(tmp_path / "out" / "predictions.csv", newline="") as f:
@@ -229,17 +223,7 @@ def test_zero_shot_tuned_is_the_zero_shot_scores_at_the_inner_searchs_choice(
     dataset = load_dataset("manifest", manifest)
     grid = {"zs__audio_repeats": [1, 2], "zs__text_repeats": [1, 3], "clf__zs_weight": [0.0]}
     cache = str(tmp_path / "cache")
-    results = evaluate(
-        dataset,
-        clap=tiny_clap_dir,
-        fm=tiny_wavlm_dir,
-        grid=grid,
-        params=PARAMS,
-        device="cpu",
-        dtype="float32",
-        cache_dir=cache,
-        progress=False,
-    )
+    results = run(dataset, tiny_clap_dir, tiny_wavlm_dir, grid, cache_dir=cache)
     assert results["systems"] == ["fm_baseline", "zero_shot", "zero_shot_tuned", "zs_fuse"]
     paths, labels = np.asarray(dataset.paths, dtype=object), np.asarray(dataset.labels, dtype=object)
     speakers = np.asarray(dataset.speakers, dtype=object)
@@ -293,17 +277,7 @@ def test_every_report_has_each_systems_calibration(manifest, tiny_clap_dir, tiny
     dataset = load_dataset("manifest", manifest)
     grid = {"zs__audio_repeats": [1], "clf__zs_weight": [0.5], "clf__fusion": ["weighted"]}
     out = tmp_path / "out"
-    results = evaluate(
-        dataset,
-        clap=tiny_clap_dir,
-        fm=tiny_wavlm_dir,
-        grid=grid,
-        params=PARAMS,
-        device="cpu",
-        dtype="float32",
-        progress=False,
-        out=out,
-    )
+    results = run(dataset, tiny_clap_dir, tiny_wavlm_dir, grid, out=out)
     classes = sorted(dataset.classes)
     # the zero-shot system's calibration, computed by hand: the softmax of its scores on the test clips
     from zsfuse import CLAPZeroShotTransformer
