@@ -38,42 +38,13 @@ import tempfile
 import time
 
 import numpy as np
+from bench_fm import wavlm_large  # the same WavLM-Large-sized model as the FM benchmark
 
 RATE = 16000
 SETTINGS = {
     "last": dict(layers="last"),
     "all-concat": dict(layers="all", layer_reduce="concat"),
 }
-
-
-def wavlm_large(folder):
-    """Save a randomly initialised WavLM-Large-sized model and its feature extractor; return its parameter count."""
-    import torch
-    from transformers import Wav2Vec2FeatureExtractor, WavLMConfig, WavLMModel
-
-    config = WavLMConfig(  # microsoft/wavlm-large's config.json; the rest are WavLMConfig defaults
-        hidden_size=1024,
-        num_hidden_layers=24,
-        num_attention_heads=16,
-        intermediate_size=4096,
-        conv_dim=(512,) * 7,
-        conv_kernel=(10, 3, 3, 3, 3, 2, 2),
-        conv_stride=(5, 2, 2, 2, 2, 2, 2),
-        conv_bias=True,
-        feat_extract_norm="layer",
-        do_stable_layer_norm=True,
-        num_conv_pos_embeddings=128,
-        num_conv_pos_embedding_groups=16,
-    )
-    torch.manual_seed(0)
-    model = WavLMModel(config).eval()
-    n_params = sum(p.numel() for p in model.parameters())
-    model.save_pretrained(folder)
-    del model
-    Wav2Vec2FeatureExtractor(
-        feature_size=1, sampling_rate=RATE, padding_value=0.0, do_normalize=True, return_attention_mask=True
-    ).save_pretrained(folder)
-    return n_params
 
 
 def make_clips(total_seconds, low, high, seed=0):

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import csv
 import json
-import re
-import sys
 import time
 from datetime import datetime, timezone
 from numbers import Integral
@@ -36,6 +34,7 @@ from .._defaults import DEFAULT_CLAP_MODEL
 from .._json import jsonable
 from ..exceptions import EvaluationError, MissingDependencyError
 from ._atomic import atomic_write
+from ._format import md_table, note, pct, progress_bar, slug, speaker_list
 from ._heatmap import write_heatmap
 from ._metrics import fold_metrics
 
@@ -187,17 +186,17 @@ def amplification(
         "prompts": prompts,
     }
     if progress:
-        _note(_cost_note(costs, pads))
+        note(_cost_note(costs, pads))
 
     vectors = {}
     for a, p in settings:  # each audio setting encoded once, into the store (coinciding windows: once in all)
         if progress:
-            _note(f"encoding CLAP audio, audio_repeats={a}, pad_mode={p}: {len(X)} clips")
+            note(f"encoding CLAP audio, audio_repeats={a}, pad_mode={p}: {len(X)} clips")
         vectors[a, p] = clone(base).set_params(audio_repeats=a, pad_mode=p, progress=progress).fit().embed_audio(X)
     identical = identical_settings(vectors)
 
     records, fitted = [], None
-    for cell in _bar(cells, progress, "amplification cells"):
+    for cell in progress_bar(cells, progress, "amplification cells", "cell"):
         est = _estimator(base, cell, clone).fit()
         scores = np.asarray(est.transform(X))  # reads the store
         predicted = np.empty(len(paths), dtype=object)
@@ -540,7 +539,7 @@ def _grids(by_cell, audio, text, units, pads):
                     "text_repeats": list(text),
                     "ua": [[table[(a, t)] for t in text] for a in audio],
                     "best": {"audio_repeats": best[0], "text_repeats": best[1], "ua": table[best]},
-                    "heatmap": f"amplification_{_slug(u)}_{_slug(p)}.png",
+                    "heatmap": f"amplification_{slug(u)}_{slug(p)}.png",
                 }
             )
     return grids
@@ -562,10 +561,6 @@ def _describe(cell, full=True):
     a, t, u, p = _key(cell) if isinstance(cell, dict) else cell
     text = f"audio_repeats={a}, text_repeats={t}"
     return f"{text}, text_repeat_unit={u}, pad_mode={p}" if full else text
-
-
-def _slug(name):
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(name))
 
 
 # -- the output folder -------------------------------------------------------------------------------------
@@ -650,18 +645,8 @@ def write_amplification(results, out):
 # -- report.md ---------------------------------------------------------------------------------------------
 
 
-def _pct(value):
-    return f"{100 * value:.1f}"
-
-
 def _signed(value):
     return f"{100 * value:+.1f}"
-
-
-def _md_table(header, rows, align):
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return lines
 
 
 def _grid_lines(grid, baseline_row):
@@ -671,7 +656,7 @@ def _grid_lines(grid, baseline_row):
     for i, a in enumerate(grid["audio_repeats"]):
         cells = []
         for j, t in enumerate(grid["text_repeats"]):
-            text = _pct(grid["ua"][i][j])
+            text = pct(grid["ua"][i][j])
             if (a, t) == best:
                 text = f"**{text}**"
             if (a, t) == BASELINE and baseline_row:
@@ -679,7 +664,7 @@ def _grid_lines(grid, baseline_row):
             cells.append(text)
         rows.append([f"**{a}**", *cells])
     header = ["audio \\ text", *(str(t) for t in grid["text_repeats"])]
-    return _md_table(header, rows, [":--", *("--:" for _ in grid["text_repeats"])])
+    return md_table(header, rows, "l" + "r" * len(grid["text_repeats"]))
 
 
 def _markdown(results):
@@ -727,7 +712,7 @@ def _markdown(results):
     out += [
         "",
         f"Best cell on all the clips: {_describe(best['cell'], full=len(results['grids']) > 1)}, UA "
-        f"{_pct(best['ua'])} % vs {_pct(best['baseline_ua'])} % without amplification ({_signed(best['gain'])} "
+        f"{pct(best['ua'])} % vs {pct(best['baseline_ua'])} % without amplification ({_signed(best['gain'])} "
         "points; optimistic: chosen on the clips it is scored on).",
         "",
         "### Chosen per fold, on the training speakers",
@@ -741,11 +726,11 @@ def _markdown(results):
     rows = [
         [
             f["fold"],
-            _speakers(f["test_speakers"]),
+            speaker_list(f["test_speakers"]),
             _describe(f["chosen"], full=full),
-            _pct(f["chosen_train_ua"]),
-            _pct(f["test_ua"]),
-            _pct(f["baseline_test_ua"]),
+            pct(f["chosen_train_ua"]),
+            pct(f["test_ua"]),
+            pct(f["baseline_test_ua"]),
             _signed(f["gain"]),
         ]
         for f in folds
@@ -756,18 +741,18 @@ def _markdown(results):
             "",
             "",
             "",
-            f"**{_pct(selection['mean_test_ua'])}**",
-            _pct(selection["baseline_mean_test_ua"]),
+            f"**{pct(selection['mean_test_ua'])}**",
+            pct(selection["baseline_mean_test_ua"]),
             f"**{_signed(selection['mean_gain'])}**",
         ]
     )
     header = ["Fold", "Test speakers", "Chosen cell", "Train UA", "Test UA", "(1, 1) test UA", "Gain"]
-    out += _md_table(header, rows, [":--", ":--", ":--", "--:", "--:", "--:", "--:"])
+    out += md_table(header, rows, "lllrrrr")
     out += [
         "",
         f"**Gain over (1, 1), selected on training speakers: {_signed(selection['mean_gain'])} UA points** "
         f"(mean over {selection['n_folds']} fold{'s' if selection['n_folds'] != 1 else ''}: test UA "
-        f"{_pct(selection['mean_test_ua'])} % with the chosen cells, {_pct(selection['baseline_mean_test_ua'])} % "
+        f"{pct(selection['mean_test_ua'])} % with the chosen cells, {pct(selection['baseline_mean_test_ua'])} % "
         "with (1, 1)). The choice never saw the fold's test speakers"
         + ("." if dataset.get("speaker_independent", True) else " -- but the folds share speakers (caveats)."),
         "",
@@ -789,24 +774,4 @@ def _markdown(results):
     return "\n".join(out) + "\n"
 
 
-def _speakers(speakers, shown=6):
-    if len(speakers) <= shown:
-        return ", ".join(speakers)
-    return ", ".join(speakers[:shown]) + f" + {len(speakers) - shown} more"
-
-
 # -- progress ----------------------------------------------------------------------------------------------
-
-
-def _bar(items, progress, desc):
-    if not progress:
-        return items
-    from tqdm.auto import tqdm
-
-    return tqdm(items, desc=desc, unit="cell", leave=True)
-
-
-def _note(message):
-    from tqdm.auto import tqdm
-
-    tqdm.write(f"zsfuse: {message}", file=sys.stderr)  # stdout holds the results table only

@@ -11,10 +11,11 @@ maps side by side).
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 from ..exceptions import EvaluationError
+from ._format import md_table, pct, slug
+from ._report import build_summary
 
 __all__ = ["find_run", "rebuild_reports"]
 
@@ -66,10 +67,6 @@ def find_run(path):
     return run
 
 
-def _slug(text):
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "run"
-
-
 def rebuild_reports(runs, out=None):
     """Rebuild every report file of the runs from their results; combine several runs.
 
@@ -106,7 +103,7 @@ def rebuild_reports(runs, out=None):
         if len(found) == 1:
             target = Path(out) if out is not None else run["folder"]
         else:
-            target = Path(out) / f"{k}-{_slug(run['name'])}"
+            target = Path(out) / f"{k}-{slug(run['name']) or 'run'}"
         run["target"] = target
         if run["results"] is not None:
             written += write_reports(run["results"], target)
@@ -121,14 +118,6 @@ def rebuild_reports(runs, out=None):
         if len(amplified) > 1:
             written.append(_side_by_side(amplified, out / "amplification.png"))
     return written
-
-
-def _mean_std(values):
-    import numpy as np
-
-    values = np.asarray(values, dtype=float) * 100
-    std = float(values.std(ddof=1)) if len(values) > 1 else 0.0
-    return f"{values.mean():.1f} ± {std:.1f}"
 
 
 def _summary_markdown(found):
@@ -148,15 +137,16 @@ def _summary_markdown(found):
             "",
         ]
         header = ["Run", "Dataset", "Protocol", "Folds", *systems, "ZS-Fuse − baseline (95% CI)"]
-        out += ["| " + " | ".join(header) + " |", "|" + "|".join([":--"] * 4 + ["--:"] * (len(systems) + 1)) + "|"]
+        rows = []
         for k, run in enumerate(found, start=1):
             results = run["results"]
             if results is None:
                 continue
             dataset = results.get("dataset") or {}
             folds = results["folds"]
+            summary = build_summary(results)  # the statistics every report shows (std with ddof=1)
             cells = [
-                _mean_std([f["systems"][s]["ua"] for f in folds]) if all(s in f["systems"] for f in folds) else "–"
+                f"{pct(summary[s]['ua']['mean'])} ± {pct(summary[s]['ua']['std'])}" if s in summary else "–"
                 for s in systems
             ]
             comparison = results.get("comparison") or {}
@@ -168,27 +158,19 @@ def _summary_markdown(found):
             if dataset.get("speaker_independent") is False:
                 name += " (speaker-dependent)"
             row = [f"[{k}]({run['target'].name}/report.md)", name, str(dataset.get("protocol") or "–"), str(len(folds))]
-            out.append("| " + " | ".join([*row, *cells, gain]) + " |")
-        out.append("")
+            rows.append([*row, *cells, gain])
+        out += [*md_table(header, rows, "llll" + "r" * (len(systems) + 1)), ""]
     amplified = [(k, r) for k, r in enumerate(found, start=1) if r["amplification"] is not None]
     if amplified:
-        out += [
-            "## Prompt amplification (zero-shot UA, %, pooled)",
-            "",
-            "| Run | Dataset | Best (audio, text) | Its UA | (1, 1) UA |",
-            "|:--|:--|:--|--:|--:|",
-        ]
+        out += ["## Prompt amplification (zero-shot UA, %, pooled)", ""]
+        rows = []
         for k, run in amplified:
             for grid in run["amplification"]["grids"]:
-                best = grid["best"]
-                a, t = best["audio_repeats"], best["text_repeats"]
-                ua = grid["ua"][grid["audio_repeats"].index(a)][grid["text_repeats"].index(t)]
+                a, t = grid["best"]["audio_repeats"], grid["best"]["text_repeats"]
                 base = _cell(grid, 1, 1)
-                out.append(
-                    f"| {k} | {run['name']} | ({a}, {t}) | {100 * ua:.1f} | "
-                    f"{'–' if base is None else f'{100 * base:.1f}'} |"
-                )
-        out.append("")
+                rows.append([k, run["name"], f"({a}, {t})", pct(_cell(grid, a, t)), "–" if base is None else pct(base)])
+        header = ["Run", "Dataset", "Best (audio, text)", "Its UA", "(1, 1) UA"]
+        out += [*md_table(header, rows, "lllrr"), ""]
         if len(amplified) > 1:
             out += ["![Heat maps side by side](amplification.png)", ""]
     return "\n".join(out).rstrip("\n") + "\n"

@@ -76,7 +76,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 import shlex
 from pathlib import Path
 
@@ -85,12 +84,12 @@ import numpy as np
 from .._json import json_default
 from ..exceptions import MissingDependencyError
 from ._atomic import atomic_write
+from ._format import md_table, pct, slug, speaker_list
 from ._metrics import METRIC_NAMES, METRICS, summarize
 from ._references import references_for
 
 __all__ = ["build_summary", "format_table", "load_results", "write_reports"]
 
-_MAX_SPEAKERS_SHOWN = 6  # test speakers listed per fold in report.md before "+ n more"
 #: The reliability diagram of every system, in the report folder.
 RELIABILITY_PNG = "reliability.png"
 
@@ -156,12 +155,8 @@ def build_summary(results):
 
 
 # ---------------------------------------------------------------------------- formatting
-def _pct(value):
-    return f"{100.0 * float(value):.1f}"
-
-
 def _mean_std(stats):
-    return f"{_pct(stats['mean'])} ± {_pct(stats['std'])}"
+    return f"{pct(stats['mean'])} ± {pct(stats['std'])}"
 
 
 def _n_folds(k):
@@ -218,7 +213,7 @@ def _calibration_section(results, systems, folds):
         "zero_shot is the model's own softmax, no temperature fitted.",
         "",
     ]
-    out += _md_table(["System", "ECE", "Classwise ECE", "NLL", "Brier"], rows, "lrrrr")
+    out += md_table(["System", "ECE", "Classwise ECE", "NLL", "Brier"], rows, "lrrrr")
     out += ["", f"![Reliability diagram]({RELIABILITY_PNG})"]
     temperatures = [(i, fold.get("temperature")) for i, fold in enumerate(folds)]
     if any(t is not None for _, t in temperatures):
@@ -292,7 +287,7 @@ def format_table(results, *, per_fold=True):
     lines = [_headline(results, len(folds))]
     if per_fold:
         rows = [
-            [_fold_name(fold, i), _n_test(fold), *(_pct(fold["systems"][s]["ua"]) for s in systems)]
+            [_fold_name(fold, i), _n_test(fold), *(pct(fold["systems"][s]["ua"]) for s in systems)]
             for i, fold in enumerate(folds)
         ]
         rows.append(["mean ± std", "", *(_mean_std(summary[s]["ua"]) for s in systems)])
@@ -311,20 +306,6 @@ def format_table(results, *, per_fold=True):
 
 
 # ---------------------------------------------------------------------------- markdown
-def _md_cell(value):
-    return str(value).replace("|", "\\|").replace("\n", " ")
-
-
-def _md_table(header, rows, align):
-    marks = {"l": ":--", "r": "--:"}
-    lines = [
-        "| " + " | ".join(_md_cell(h) for h in header) + " |",
-        "|" + "|".join(marks[a] for a in align) + "|",
-    ]
-    lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
-    return lines
-
-
 def _fenced(text, language=""):
     fence = "```"
     while fence in text:
@@ -340,14 +321,6 @@ def _params(params):
     if not params:
         return "(none)"
     return ", ".join(f"`{key}={json.dumps(value, default=json_default)}`" for key, value in params.items())
-
-
-def _speakers(speakers):
-    speakers = [str(s) for s in speakers or []]
-    if len(speakers) > _MAX_SPEAKERS_SHOWN:
-        extra = len(speakers) - _MAX_SPEAKERS_SHOWN
-        return ", ".join(speakers[:_MAX_SPEAKERS_SHOWN]) + f" (+{extra} more)"
-    return ", ".join(speakers)
 
 
 def _bold_best(cells):
@@ -404,7 +377,7 @@ def _markdown(results, summary, systems, folds, png_names):
     ]
     columns = [_bold_best([_mean_std(summary[s][m]) for s in systems]) for m in METRICS]
     rows = [[s, *(column[i] for column in columns)] for i, s in enumerate(systems)]
-    out += _md_table(["System", *(METRIC_NAMES[m] for m in METRICS)], rows, "l" + "r" * len(METRICS))
+    out += md_table(["System", *(METRIC_NAMES[m] for m in METRICS)], rows, "l" + "r" * len(METRICS))
 
     out += ["", "## UA per fold (%)", ""]
     rows = [
@@ -412,21 +385,21 @@ def _markdown(results, summary, systems, folds, png_names):
             _fold_name(fold, i),
             fold.get("n_train", ""),
             _n_test(fold),
-            _speakers(fold.get("test_speakers")),
-            *(_pct(fold["systems"][s]["ua"]) for s in systems),
+            speaker_list(fold.get("test_speakers")),
+            *(pct(fold["systems"][s]["ua"]) for s in systems),
         ]
         for i, fold in enumerate(folds)
     ]
     rows.append(["**mean ± std**", "", "", "", *(_mean_std(summary[s]["ua"]) for s in systems)])
-    out += _md_table(["Fold", "n_train", "n_test", "Test speakers", *systems], rows, "lrrl" + "r" * len(systems))
+    out += md_table(["Fold", "n_train", "n_test", "Test speakers", *systems], rows, "lrrl" + "r" * len(systems))
 
     out += ["", "## All metrics per fold (%)", ""]
     rows = [
-        [_fold_name(fold, i), s, *(_pct(fold["systems"][s][m]) for m in METRICS)]
+        [_fold_name(fold, i), s, *(pct(fold["systems"][s][m]) for m in METRICS)]
         for i, fold in enumerate(folds)
         for s in systems
     ]
-    out += _md_table(["Fold", "System", *(METRIC_NAMES[m] for m in METRICS)], rows, "ll" + "r" * len(METRICS))
+    out += md_table(["Fold", "System", *(METRIC_NAMES[m] for m in METRICS)], rows, "ll" + "r" * len(METRICS))
 
     comparison = results.get("comparison") or {}
     if comparison.get("text"):
@@ -459,7 +432,7 @@ def _markdown(results, summary, systems, folds, png_names):
         ]
         for i, fold in enumerate(folds)
     ]
-    out += _md_table(["Fold", "fm_baseline", "zero_shot_tuned", "zs_fuse"], rows, "llll")
+    out += md_table(["Fold", "fm_baseline", "zero_shot_tuned", "zs_fuse"], rows, "llll")
 
     out += [
         "",
@@ -475,10 +448,10 @@ def _markdown(results, summary, systems, folds, png_names):
         support = matrix.sum(axis=1)
         out += [f"### {system}", "", f"UA {_mean_std(summary[system]['ua'])} % (mean ± std over the folds).", ""]
         rows = [
-            [f"**{c}**", *(int(v) for v in matrix[i]), _pct(matrix[i, i] / support[i]) if support[i] else "-"]
+            [f"**{c}**", *(int(v) for v in matrix[i]), pct(matrix[i, i] / support[i]) if support[i] else "-"]
             for i, c in enumerate(classes)
         ]
-        out += _md_table(
+        out += md_table(
             ["true \u2193 / predicted \u2192", *classes, "Recall (%)"], rows, "l" + "r" * (len(classes) + 1)
         )
         if system in png_names:
@@ -498,7 +471,7 @@ def _markdown(results, summary, systems, folds, png_names):
     counts = dataset.get("class_counts") or {}
     if dataset.get("classes") or counts:
         names = [str(c) for c in dataset.get("classes") or counts]
-        out += ["", *_md_table(["Class", "Clips"], [[c, counts.get(c, "")] for c in names], "lr")]
+        out += ["", *md_table(["Class", "Clips"], [[c, counts.get(c, "")] for c in names], "lr")]
     out.append("")
 
     out += ["## Reproduce", ""]
@@ -531,10 +504,6 @@ def _csv_rows(summary, systems, folds):
         for system in systems:
             for metric in METRICS:
                 yield [statistic, system, metric, summary[system][metric][statistic]]
-
-
-def _slug(name):
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
 
 
 def _confusion_png(matrix, classes, title):
@@ -622,7 +591,7 @@ def write_reports(results, out_dir):
     summary = build_summary(results)
     full = {**results, "summary": summary}
     json_text = _to_json(full) + "\n"  # fails (TypeError) before any file is touched
-    png_names = {system: f"confusion_{_slug(system)}.png" for system in systems}
+    png_names = {system: f"confusion_{slug(system)}.png" for system in systems}
     markdown = _markdown(results, summary, systems, folds, png_names)
 
     out_dir = Path(out_dir)

@@ -36,6 +36,7 @@ import numpy as np
 from .._defaults import DEFAULT_CLAP_MODEL, DEFAULT_FM_MODEL
 from .._json import jsonable
 from ..exceptions import EvaluationError, TrainingDataWarning
+from ._format import note, progress_bar
 
 __all__ = [
     "DEFAULT_GRID",
@@ -365,7 +366,7 @@ def evaluate(
     extract(pipe, [paths[i] for i in needed], audio_settings, n_jobs=n_jobs, progress=progress)
 
     fold_results, predictions, probabilities = [], [], []
-    for fold in _bar(chosen, progress, "folds", unit="fold"):
+    for fold in progress_bar(chosen, progress, "folds", unit="fold"):
         record, preds, proba = _run_fold(pipe, grid, fold, paths, labels, speakers, classes, inner_folds, n_jobs)
         fold_results.append(record)
         predictions.extend(preds)
@@ -497,14 +498,14 @@ def extract(pipe, paths, audio_settings, n_jobs=1, progress=True):
         if n_jobs == 1:
             est.set_params(progress=progress)
             if progress:
-                _note(f"extracting {what}: {len(paths)} clips")
+                note(f"extracting {what}: {len(paths)} clips")
             est.fit(paths).transform(paths)
             continue
         from joblib import Parallel, delayed
 
         shards = [s for s in np.array_split(np.arange(len(paths)), max(1, 4 * _n_workers(n_jobs))) if len(s)]
         if progress:
-            _note(f"extracting {what}: {len(paths)} clips in {len(shards)} shards, n_jobs={n_jobs}")
+            note(f"extracting {what}: {len(paths)} clips in {len(shards)} shards, n_jobs={n_jobs}")
         Parallel(n_jobs=n_jobs)(delayed(_encode_shard)(est, [paths[i] for i in s]) for s in shards)
 
 
@@ -824,19 +825,3 @@ def dataset_record(dataset, folds, used=None):
         "folds": [f.name for f in folds],
         "info": jsonable(info),
     }
-
-
-def _bar(items, progress, desc, unit):
-    if not progress:
-        return items
-    from tqdm.auto import tqdm
-
-    return tqdm(items, desc=desc, unit=unit, leave=True)
-
-
-def _note(message):
-    import sys
-
-    from tqdm.auto import tqdm
-
-    tqdm.write(f"zsfuse: {message}", file=sys.stderr)  # stdout holds the results table only
