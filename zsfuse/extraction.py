@@ -31,6 +31,8 @@ def encode_clips(
     sort_by_length=True,
     progress=False,
     desc="encoding",
+    skip=None,
+    report=None,
 ):
     """Return one embedding per clip, encoding only those the store lacks.
 
@@ -59,21 +61,35 @@ def encode_clips(
         Show a progress bar of the clips being encoded.
     desc : str, default="encoding"
         Label of the progress bar.
+    skip : container of str, optional
+        Digests not to encode (a driver already holds their vectors): such a
+        clip gets None instead of an embedding. A clip whose digest is not
+        known beforehand is decoded to learn it, but not encoded.
+    report : dict, optional
+        Filled with ``"digests"`` (the content digest of each clip, in order)
+        and ``"encoded"`` (how many distinct clips went through ``encode``).
 
     Returns
     -------
     list of ndarray
-        The embedding of each clip, in the order of ``clips``.
+        The embedding of each clip, in the order of ``clips`` (None for a
+        skipped one).
     """
     n = len(clips)
     out = [None] * n
     digests = [None] * n
+    skip = frozenset() if skip is None else skip
     for i in range(n):
+        attached = clips.attached(i, namespace)
+        if attached is not None:  # computed elsewhere and carried by the clip: no store, no decoding
+            out[i], digests[i] = attached, clips.known_digest(i)
+            continue
         digests[i] = clips.known_digest(i) if clips.path(i) is not None else clips[i].digest
-    known = [i for i in range(n) if digests[i] is not None]
+    known = [i for i in range(n) if out[i] is None and digests[i] is not None]
     _fill(out, known, store.get_many(namespace, [digests[i] for i in known]))
+    skipped = {i for i in known if out[i] is None and digests[i] in skip}
 
-    todo = [i for i in range(n) if out[i] is None]
+    todo = [i for i in range(n) if out[i] is None and i not in skipped]
     if sort_by_length and len(todo) > 1:
         todo.sort(key=lambda i: (clips.seconds(i), i))
     encoded = {}  # digest -> embedding, for duplicates of clips encoded in this call
@@ -84,9 +100,10 @@ def encode_clips(
                 digests[c.index] = c.digest
             if fresh:  # decoded for the first time: maybe on disk already
                 _fill(out, [c.index for c in fresh], store.get_many(namespace, [c.digest for c in fresh]))
+            skipped.update(c.index for c in batch if out[c.index] is None and c.digest in skip)
             pending = {}
             for c in batch:
-                if out[c.index] is None and c.digest not in encoded:
+                if out[c.index] is None and c.index not in skipped and c.digest not in encoded:
                     pending.setdefault(c.digest, c)
             if pending:
                 vectors = encode(list(pending.values()))
@@ -98,9 +115,12 @@ def encode_clips(
                 del vectors
                 trim_heap()  # forward passes of many input sizes leave freed blocks in glibc's arenas
             for c in batch:
-                if out[c.index] is None:
+                if out[c.index] is None and c.index not in skipped:
                     out[c.index] = encoded[c.digest]
             bar.update(len(batch))
+    if report is not None:
+        report["digests"] = digests
+        report["encoded"] = len(encoded)
     return out
 
 

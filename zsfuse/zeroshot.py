@@ -420,6 +420,15 @@ class CLAPZeroShotTransformer(AudioTransformer):
         clips = self._clips(X)  # before any model loads
         if len(clips) == 0:
             return np.zeros((0, np.asarray(self.prototypes_[0]).shape[-1]), dtype=np.float32)
+        _, vectors = self._embed_clips(clips)
+        return np.stack(vectors).astype(np.float32, copy=False)
+
+    def _embed_clips(self, clips, *, skip=None, report=None):
+        """The store namespace of the clips' audio vectors and the vectors (see :func:`encode_clips`).
+
+        :func:`zsfuse.parallel.extract` calls it on workers with ``skip`` (the
+        digests its driver holds) and ``report``.
+        """
         store = self._store()
         backend = self._backend()
         if backend.fingerprint != self.backend_fingerprint_:
@@ -459,17 +468,20 @@ class CLAPZeroShotTransformer(AudioTransformer):
                 known.update(fresh)
             return [known[k] for k in keys]
 
+        namespace = self._audio_namespace(backend)
         vectors = encode_clips(
             clips,
             store,
-            self._audio_namespace(backend),
+            namespace,
             encode,
             batch_size=self.batch_size,
             progress=self.progress,
             desc="zero-shot audio",
             sort_by_length=backend.variable_length,  # clips of similar length share a batch
+            skip=skip,
+            report=report,
         )
-        return np.stack(vectors).astype(np.float32, copy=False)
+        return namespace, vectors
 
     def transform(self, X):
         """Score every clip against every class.

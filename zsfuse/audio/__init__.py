@@ -12,12 +12,14 @@ from ._amplify import LONG_AUDIO_MODES, PAD_MODES, n_windows, pad, repeat, windo
 from ._clips import Clip, Clips, as_clips, content_digest
 from ._convert import to_float32, to_mono
 from ._decode import decode_file, file_info
+from ._encoded import EncodedClip
 from ._resample import resample
 from ._segment import Segment
 
 __all__ = [
     "Clip",
     "Clips",
+    "EncodedClip",
     "LONG_AUDIO_MODES",
     "PAD_MODES",
     "Segment",

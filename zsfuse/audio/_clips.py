@@ -20,6 +20,7 @@ import numpy as np
 from ..exceptions import ClipError, ClipNotFoundError, ClipWarning, describe_clip
 from ._convert import MAX_CHANNELS, channel_axis, to_float32, to_mono
 from ._decode import decode_file, file_info
+from ._encoded import EncodedClip
 from ._resample import resample
 from ._segment import Segment, clip_name
 
@@ -183,10 +184,18 @@ class Clips(Sequence):
         self.min_seconds = float(min_seconds)
         self.min_reason = min_reason
         self._items = [self._check_item(i, item) for i, item in enumerate(_as_sequence(X))]
+        self._encoded = {i: item for i, item in enumerate(self._items) if isinstance(item, EncodedClip)}
 
     # -- structure -------------------------------------------------------------------------
     def _check_item(self, i, item):
-        """Return ``path`` (str), a :class:`Segment` or ``(samples, rate)`` for clip ``i``."""
+        """Return ``path`` (str), a :class:`Segment`, ``(samples, rate)`` or an :class:`EncodedClip` for clip ``i``.
+
+        An :class:`EncodedClip` is kept as it is: its source is checked only
+        when it must be decoded (for a namespace it does not carry), so that a
+        worker without the audio files scores it.
+        """
+        if isinstance(item, EncodedClip):
+            return item
         if isinstance(item, Segment):
             if not os.path.exists(item.path):
                 raise ClipNotFoundError(
@@ -267,7 +276,7 @@ class Clips(Sequence):
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
         i = _index(i, len(self))
-        item = self._items[i]
+        item = self._source(i)
         if isinstance(item, (str, Segment)):
             wave, rate = decode_file(item, index=i)
             clip = Clip(i, clip_name(item), wave, rate)
@@ -281,6 +290,13 @@ class Clips(Sequence):
         clip = Clip(i, None, samples, rate)
         self._validate_decoded(clip)
         return clip
+
+    def _source(self, i):
+        """The checked item of clip ``i``; an :class:`EncodedClip`'s source is checked when first needed."""
+        item = self._items[i]
+        if isinstance(item, EncodedClip):
+            item = self._items[i] = self._check_item(i, item.source)
+        return item
 
     def _validate_decoded(self, clip):
         n = clip.wave.shape[0]
@@ -310,13 +326,17 @@ class Clips(Sequence):
     # -- cheap per-clip facts ----------------------------------------------------------------
     def path(self, i: int) -> str | Segment | None:
         """Return the file of clip ``i`` (its :class:`Segment` for a segment), or None for an in-memory clip."""
-        item = self._items[_index(i, len(self))]
+        i = _index(i, len(self))
+        item = self._items[i]
+        if isinstance(item, EncodedClip):  # named without checking that the file is here
+            item = item.source.get("path") if isinstance(item.source, Mapping) else item.source
+            item = os.fspath(item) if isinstance(item, os.PathLike) else item
         return item if isinstance(item, (str, Segment)) else None
 
     def seconds(self, i: int) -> float:
         """Return the duration of clip ``i`` without decoding it (file header; a segment's own length)."""
         i = _index(i, len(self))
-        item = self._items[i]
+        item = self._source(i)
         if isinstance(item, (str, Segment)):
             n_frames, rate = file_info(item, index=i)
             return n_frames / rate
@@ -330,13 +350,32 @@ class Clips(Sequence):
 
         In-memory clips are hashed directly; a file's (or a segment's) digest is
         known once it was decoded in this process and the file has not changed
-        since (same size and mtime).
+        since (same size and mtime); an :class:`EncodedClip` carries its own.
         """
         i = _index(i, len(self))
+        if i in self._encoded:
+            return self._encoded[i].digest
         item = self._items[i]
         if isinstance(item, (str, Segment)):
             return _FILE_DIGESTS.get(item)
         return None
+
+    def attached(self, i: int, namespace: str):
+        """Return the embedding that clip ``i`` carries for ``namespace`` (an :class:`EncodedClip`), or None.
+
+        Parameters
+        ----------
+        i : int
+            The clip.
+        namespace : str
+            A store namespace.
+
+        Returns
+        -------
+        ndarray or None
+        """
+        encoded = self._encoded.get(_index(i, len(self)))
+        return None if encoded is None else encoded.vector(namespace)
 
     def iter_batches(self, indices=None, batch_size=16):
         """Decode clips one batch at a time.

@@ -357,6 +357,21 @@ class FMEmbeddingTransformer(AudioTransformer):
         frames = self.pooling == "none"
         if len(clips) == 0:
             return np.empty((0, 1), dtype=object) if frames else np.zeros((0, self.embedding_dim_), dtype=np.float32)
+        _, vectors = self._embed_clips(clips)
+        if frames:
+            out = np.empty((len(vectors), 1), dtype=object)
+            for i, v in enumerate(vectors):  # element by element: numpy never merges the cells into one array
+                out[i, 0] = v
+            return out
+        return np.stack(vectors).astype(np.float32, copy=False)
+
+    def _embed_clips(self, clips, *, skip=None, report=None):
+        """The store namespace of the clips' vectors (or frames) and the vectors (see :func:`encode_clips`).
+
+        :func:`zsfuse.parallel.extract` calls it on workers with ``skip`` (the
+        digests its driver holds) and ``report``.
+        """
+        frames = self.pooling == "none"
         store = self._store()  # an unusable disk cache fails before the model loads
         encoder = self._encoder()
         spec = encoder.spec
@@ -412,21 +427,19 @@ class FMEmbeddingTransformer(AudioTransformer):
                 return [merge_frames(parts) for parts in per_clip]
             return [to_vector(merge_all(parts), self.pooling) for parts in per_clip]
 
+        namespace = self._namespace(encoder)
         vectors = encode_clips(
             clips,
             store,
-            self._namespace(encoder),
+            namespace,
             encode,
             batch_size=max(self.batch_size, _MIN_DECODE_GROUP),
             progress=self.progress,
             desc="FM frames" if frames else "FM embeddings",
+            skip=skip,
+            report=report,
         )
-        if frames:
-            out = np.empty((len(vectors), 1), dtype=object)
-            for i, v in enumerate(vectors):  # element by element: numpy never merges the cells into one array
-                out[i, 0] = v
-            return out
-        return np.stack(vectors).astype(np.float32, copy=False)
+        return namespace, vectors
 
     def _check_entry_size(self, clip, n_frames):
         """A clip's frame matrix must fit in one entry of the disk store (checked before it is encoded)."""
