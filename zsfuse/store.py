@@ -60,7 +60,7 @@ import numpy as np
 
 from .exceptions import CacheError
 
-__all__ = ["EmbeddingStore", "get_store", "clear_stores", "DEFAULT_MEMORY_BYTES"]
+__all__ = ["EmbeddingStore", "get_store", "open_stores", "clear_stores", "DEFAULT_MEMORY_BYTES"]
 
 #: Default bound of the in-memory level (override with ZSFUSE_MEMORY_CACHE_MB).
 DEFAULT_MEMORY_BYTES = 1 << 30
@@ -419,6 +419,32 @@ class EmbeddingStore:
         except sqlite3.Error as exc:
             raise self._error(exc) from exc
 
+    def keys(self, namespace: str) -> list[str]:
+        """Return the item keys held for ``namespace`` (disk and memory), sorted.
+
+        :func:`zsfuse.parallel.extract` sends them to its workers, which then
+        encode only the clips the store lacks.
+
+        Parameters
+        ----------
+        namespace : str
+            Encoder fingerprint and front-end settings.
+
+        Returns
+        -------
+        list of str
+        """
+        ns = namespace_id(namespace)
+        with self._lock:
+            found = {k[1] for k in self._memory if k[0] == ns}
+        if self.cache_dir is not None:
+            conn = self._connect()
+            try:
+                found.update(r[0] for r in conn.execute("SELECT key FROM embeddings WHERE ns = ?", (ns,)))
+            except sqlite3.Error as exc:
+                raise self._error(exc) from exc
+        return sorted(found)
+
     def namespaces(self) -> list[str]:
         """Return the namespace descriptions held on disk (or in memory)."""
         if self.cache_dir is None:
@@ -545,6 +571,16 @@ def get_store(cache_dir=None) -> EmbeddingStore:
         if store is None:
             store = _STORES[key] = EmbeddingStore(cache_dir)
         return store
+
+
+def open_stores() -> list:
+    """Return the ``cache_dir`` of every store opened in this process (None: the memory-only one).
+
+    A worker of :func:`zsfuse.parallel.extract` or of a grid search on
+    encoded clips lists only ``None``: it never opens its driver's disk cache.
+    """
+    with _STORES_LOCK:
+        return [store.cache_dir for store in _STORES.values()]
 
 
 def clear_stores() -> None:

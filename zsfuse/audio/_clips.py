@@ -333,6 +333,20 @@ class Clips(Sequence):
             item = os.fspath(item) if isinstance(item, os.PathLike) else item
         return item if isinstance(item, (str, Segment)) else None
 
+    def source(self, i: int):
+        """Return clip ``i`` as an element of ``X`` that another process can read again.
+
+        A path (str), a :class:`Segment`, an :class:`EncodedClip`, or a mapping
+        ``{"array": samples, "sampling_rate": rate}`` for an in-memory clip
+        (its rate travels with it).
+        """
+        i = _index(i, len(self))
+        item = self._items[i]
+        if isinstance(item, tuple):
+            samples, rate = item
+            return {"array": samples, "sampling_rate": rate}
+        return item
+
     def seconds(self, i: int) -> float:
         """Return the duration of clip ``i`` without decoding it (file header; a segment's own length)."""
         i = _index(i, len(self))

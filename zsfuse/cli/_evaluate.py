@@ -81,14 +81,27 @@ def pipeline_params(args):
 def run_evaluate(args, echo=None):
     """Load the dataset, run :func:`zsfuse.evaluation.evaluate`, print the table, write the reports."""
     from ..datasets import load_dataset
-    from ..evaluation import evaluate, format_table
+    from ..evaluation import format_table
+    from ..parallel import joblib_engine
 
     echo = echo or (lambda text: print(text, file=sys.stderr))
     dataset = load_dataset(args.dataset, args.root, **dataset_options(args))
     echo(dataset.describe())
     grid = read_grid(args.grid) if args.grid else None
     out = args.out or os.path.join("zsfuse-results", dataset.name)
-    results = evaluate(
+    n_jobs = args.n_jobs if args.n_jobs is not None else (-1 if args.joblib_backend in ("dask", "ray") else 1)
+    workers = None if n_jobs < 1 else n_jobs
+    with joblib_engine(args.joblib_backend, args.address, n_workers=workers):
+        results = _evaluate(args, dataset, grid, out, n_jobs)
+    print(format_table(results))
+    echo(f"reports written to {out}/ (results.json, results.csv, report.md, predictions.csv, confusion_*.png)")
+    return 0
+
+
+def _evaluate(args, dataset, grid, out, n_jobs):
+    from ..evaluation import evaluate
+
+    return evaluate(
         dataset,
         clap=args.clap,
         fm=args.fm,
@@ -101,11 +114,8 @@ def run_evaluate(args, echo=None):
         dtype=args.dtype,
         batch_size=args.batch_size,
         cache_dir=cache_dir_of(args),
-        n_jobs=args.n_jobs,
+        n_jobs=n_jobs,
         progress=not args.no_progress,
         out=out,
         command=command_line(args),
     )
-    print(format_table(results))
-    echo(f"reports written to {out}/ (results.json, results.csv, report.md, predictions.csv, confusion_*.png)")
-    return 0

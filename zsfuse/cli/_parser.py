@@ -114,9 +114,7 @@ def _runtime_options(parser, batch_size=16):
         default=None,
         help="on-disk embedding store (default: $ZSFUSE_CACHE_DIR, else $XDG_CACHE_HOME/zsfuse, else ~/.cache/zsfuse)",
     )
-    group.add_argument(
-        "--no-cache", action="store_true", help="keep embeddings in memory only (not with --n-jobs above 1)"
-    )
+    group.add_argument("--no-cache", action="store_true", help="keep embeddings in memory only")
     return group
 
 
@@ -276,11 +274,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="a fixed pipeline parameter (JSON values allowed), e.g. --set layers=all --set zs__pad_mode=zero",
     )
     models.add_argument("--inner-folds", type=int, default=3, help="folds of the inner grid search")
+    from ..parallel import ENGINES
+
     models.add_argument(
         "--n-jobs",
         type=int,
-        default=1,
-        help="joblib workers for extraction and grid search (-1: all cores; needs the on-disk cache)",
+        default=None,
+        help="joblib workers for extraction and grid search (-1: all; default 1, or every worker with dask/ray)",
+    )
+    models.add_argument(
+        "--joblib-backend",
+        default="loky",
+        choices=sorted(ENGINES),
+        help="where the workers run: "
+        + "; ".join(f"{name}: {what}" for name, what in ENGINES.items())
+        + " (the workers return their vectors; only this process writes the cache)",
+    )
+    models.add_argument(
+        "--address",
+        default=None,
+        help="the Dask scheduler (tcp://host:8786) or Ray cluster (ray://host:10001, auto) to run on",
     )
     _runtime_options(ev)
     ev.add_argument("--out", default=None, help="output folder (default: zsfuse-results/<dataset>)")

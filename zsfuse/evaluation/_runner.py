@@ -332,8 +332,6 @@ def evaluate(
             f"{clash} cannot be set through params (--set): they are arguments of evaluate of their own "
             "(the classes come from the dataset; use --device, --dtype, --batch-size, --cache-dir)."
         )
-    if n_jobs != 1 and cache_dir is None:
-        raise EvaluationError("n_jobs > 1 needs a cache_dir: the workers hand their embeddings over through it.")
     params = _head_params(head, params)
     try:
         pipe = make_zsfuse_pipeline(
@@ -361,13 +359,18 @@ def evaluate(
     paths = list(dataset.paths)
     labels = np.asarray(dataset.labels, dtype=object)
     speakers = np.asarray(dataset.speakers, dtype=object)
-    audio_settings = grid.get(_AUDIO_REPEATS, [pipe.get_params()[_AUDIO_REPEATS]])
     needed = np.unique(np.concatenate([np.concatenate([f.train, f.test]) for f in chosen]))
-    extract(pipe, [paths[i] for i in needed], audio_settings, n_jobs=n_jobs, progress=progress)
+    encoded = extract(pipe, grid, [paths[i] for i in needed], n_jobs=n_jobs, progress=progress)
+    clips = list(paths)  # the clips of the folds carry their vectors: no worker needs the store or the audio
+    for i, clip in zip(needed, encoded):
+        clips[i] = clip
+    searched = pipe if n_jobs == 1 else _without_disk_cache(pipe)
 
     fold_results, predictions, probabilities = [], [], []
     for fold in progress_bar(chosen, progress, "folds", unit="fold"):
-        record, preds, proba = _run_fold(pipe, grid, fold, paths, labels, speakers, classes, inner_folds, n_jobs)
+        record, preds, proba = _run_fold(
+            searched, grid, fold, clips, paths, labels, speakers, classes, inner_folds, n_jobs
+        )
         fold_results.append(record)
         predictions.extend(preds)
         probabilities.append(proba)
@@ -471,62 +474,93 @@ def write_outputs(results, predictions, out):
 # -- extraction ------------------------------------------------------------------------------------
 
 
-def extract(pipe, paths, audio_settings, n_jobs=1, progress=True):
-    """Encode every clip once per audio setting (CLAP) and once for the FM, into the store.
+#: Parameters of the zero-shot transformer that change only the text side: its audio vectors stay the same.
+_TEXT_ONLY = frozenset({"labels", "label_words", "templates", "text_repeats", "text_repeat_unit", "ensemble", "output"})
+
+
+def extraction_jobs(pipe, grid):
+    """One estimator per distinct encoder setting that ``grid`` reaches (every audio setting of the zero-shot
+    transformer, every setting of the FM transformer), with the pipeline's other parameters.
 
     Parameters
     ----------
     pipe : sklearn.pipeline.Pipeline
         A pipeline from :func:`zsfuse.make_zsfuse_pipeline`.
-    paths : list of str
-        The clips.
-    audio_settings : sequence of int
-        The ``audio_repeats`` values to encode.
-    n_jobs : int, default=1
-        With more than one, the clips are cut into shards encoded by joblib
-        workers, which write to the pipeline's ``cache_dir``.
-    progress : bool, default=True
-        Progress bars.
+    grid : dict
+        The resolved grid (full parameter names).
+
+    Returns
+    -------
+    list of (str, AudioTransformer)
+        A label (``"zs audio_repeats=2"``) and an unfitted clone per setting.
     """
+    import itertools
+
     from sklearn.base import clone
 
-    union = pipe.named_steps["features"]
-    steps = dict(union.transformer_list)
-    jobs = [(f"CLAP, audio_repeats={r}", clone(steps["zs"]).set_params(audio_repeats=r)) for r in audio_settings]
-    jobs.append(("FM", clone(steps["fm"])))
-    for what, est in jobs:
-        if n_jobs == 1:
-            est.set_params(progress=progress)
-            if progress:
-                note(f"extracting {what}: {len(paths)} clips")
-            est.fit(paths).transform(paths)
-            continue
-        from joblib import Parallel, delayed
-
-        shards = [s for s in np.array_split(np.arange(len(paths)), max(1, 4 * _n_workers(n_jobs))) if len(s)]
-        if progress:
-            note(f"extracting {what}: {len(paths)} clips in {len(shards)} shards, n_jobs={n_jobs}")
-        Parallel(n_jobs=n_jobs)(delayed(_encode_shard)(est, [paths[i] for i in s]) for s in shards)
+    steps = dict(pipe.named_steps["features"].transformer_list)
+    jobs = []
+    for name in ("zs", "fm"):
+        prefix = f"features__{name}__"
+        keys = sorted(k for k in grid if k.startswith(prefix) and (name == "fm" or k[len(prefix) :] not in _TEXT_ONLY))
+        for combo in itertools.product(*(grid[k] for k in keys)):
+            setting = {k[len(prefix) :]: v for k, v in zip(keys, combo)}
+            label = " ".join(f"{k}={v}" for k, v in setting.items())
+            jobs.append((f"{name} {label}".strip(), clone(steps[name]).set_params(**setting)))
+    return jobs
 
 
-def _encode_shard(est, paths):
-    est.fit(paths).transform(paths)
+def extract(pipe, grid, paths, n_jobs=1, progress=True):
+    """Encode every clip once per encoder setting of the grid (:func:`extraction_jobs`), into the store.
+
+    The work runs on :func:`zsfuse.parallel.extract`: with ``n_jobs > 1`` on
+    joblib workers of any backend (``joblib.parallel_config``), which return
+    their vectors; only this process writes the pipeline's ``cache_dir``.
+
+    Parameters
+    ----------
+    pipe : sklearn.pipeline.Pipeline
+        A pipeline from :func:`zsfuse.make_zsfuse_pipeline`.
+    grid : dict
+        The resolved grid.
+    paths : list of str
+        The clips.
+    n_jobs : int, default=1
+        joblib workers.
+    progress : bool, default=True
+        Progress bars.
+
+    Returns
+    -------
+    list of EncodedClip
+        The clips with their vectors of every setting.
+    """
+    from ..parallel import extract as extract_clips
+
+    jobs = extraction_jobs(pipe, grid)
+    if progress:
+        note(
+            f"extracting {len(paths)} clips for {len(jobs)} encoder settings ({'; '.join(j for j, _ in jobs)}), "
+            f"n_jobs={n_jobs}"
+        )
+    return extract_clips([est for _, est in jobs], paths, n_jobs=n_jobs, progress=progress)
 
 
-def _n_workers(n_jobs):
-    from joblib import cpu_count
+def _without_disk_cache(pipe):
+    """A clone of ``pipe`` whose audio transformers use their process's memory store: what workers get."""
+    from sklearn.base import clone
 
-    return cpu_count() if n_jobs is None or n_jobs < 0 else n_jobs
+    return clone(pipe).set_params(**{k: None for k in pipe.get_params() if k.endswith("__cache_dir")})
 
 
 # -- one fold --------------------------------------------------------------------------------------
 
 
-def _run_fold(pipe, grid, fold, paths, labels, speakers, classes, inner_folds, n_jobs):
+def _run_fold(pipe, grid, fold, clips, paths, labels, speakers, classes, inner_folds, n_jobs):
     from ._zero_shot_system import zero_shot_grid, zero_shot_system
 
     train, test = np.asarray(fold.train), np.asarray(fold.test)
-    X_train, X_test = [paths[i] for i in train], [paths[i] for i in test]
+    X_train, X_test = [clips[i] for i in train], [clips[i] for i in test]
     y_train, y_test = labels[train], labels[test]
     steps = dict(pipe.named_steps["features"].transformer_list)
 

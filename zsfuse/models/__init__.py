@@ -4,7 +4,7 @@ offline-first resolution of model ids (``_hub``), content fingerprints and safe
 checkpoint loading (``_checkpoint``) and optional dependencies (``_extras``).
 Backend adapters live beside it, one module each."""
 
-from ._cache import cached_models, clear_model_cache, get_model
+from ._cache import cached_models, clear_model_cache, get_model, model_loads
 from ._checkpoint import is_torch_checkpoint_file, load_torch_checkpoint, model_fingerprint
 from ._device import DTYPE_NAMES, autocast, resolve_device, resolve_dtype
 from ._extras import require_extra
@@ -28,6 +28,7 @@ __all__ = [
     "load_pretrained",
     "is_torch_checkpoint_file",
     "load_torch_checkpoint",
+    "model_loads",
     "model_fingerprint",
     "model_not_found_error",
     "read_model_type",

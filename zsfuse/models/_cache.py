@@ -15,6 +15,8 @@ _MODELS_LOCK = threading.Lock()
 #: One lock per key being loaded: a second thread asking for that key waits for
 #: the first one's load; other keys load meanwhile.
 _LOADING: dict = {}
+#: How many times each key was loaded in this process (a worker should load each model once).
+_LOADS: dict = {}
 
 
 def get_model(key: tuple, load):
@@ -50,6 +52,7 @@ def get_model(key: tuple, load):
         model = load()
         with _MODELS_LOCK:
             _MODELS[key] = model
+            _LOADS[key] = _LOADS.get(key, 0) + 1
             _LOADING.pop(key, None)
         return model
 
@@ -58,6 +61,17 @@ def cached_models() -> list[tuple]:
     """Return the keys of the models loaded in this process."""
     with _MODELS_LOCK:
         return list(_MODELS)
+
+
+def model_loads() -> dict:
+    """Return how many times each model was loaded in this process: ``{key: count}``.
+
+    A count above 1 means the model was loaded again after
+    :func:`clear_model_cache`; :func:`zsfuse.parallel.extract` loads each
+    model once per worker process, however many shards it encodes.
+    """
+    with _MODELS_LOCK:
+        return dict(_LOADS)
 
 
 def clear_model_cache() -> None:
