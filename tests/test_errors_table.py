@@ -284,7 +284,6 @@ def test_bad_grid_files_fail_before_any_extraction(
     "extra, needle",
     [
         (["--classes", "angry", "--no-cache"], "at least 2 classes"),
-        (["--n-jobs", "2", "--no-cache"], "n_jobs > 1 needs a cache_dir"),
         (["--folds", "9", "--no-cache"], "unknown fold '9'"),
         (["--set", "layers", "--no-cache"], "must look like KEY=VALUE"),
         (["--set", "nosuch=1", "--no-cache"], "has a parameter 'nosuch'"),

@@ -152,7 +152,7 @@ def test_a_bad_clip_is_named_by_its_place_in_x_and_every_other_shard_is_kept(cli
 
 def kill_and_resume(clips, wavlm, tmp_path, n_jobs=2):
     """Kill a worker mid-extraction (its process exits); return (error, entries kept, report of the rerun, clips)."""
-    from _killer import KillingFMTransformer
+    from _faulty import KillingFMTransformer
 
     cache = tmp_path / "cache"
     X = clips[:12]
@@ -223,6 +223,31 @@ def test_bad_arguments_are_refused(tiny_wavlm_dir):
     with pytest.raises(ValueError, match="unknown joblib backend"):
         with joblib_engine("spark"):
             pass
+    with pytest.raises(ValueError, match="address is for the dask and ray"):
+        with joblib_engine("loky", address="tcp://x:1"):
+            pass
+
+
+def test_a_backend_without_its_extra_names_the_extra(monkeypatch):
+    import sys
+
+    from zsfuse.exceptions import MissingDependencyError
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if the dask extra were not installed
+    monkeypatch.setitem(sys.modules, "ray", None)
+    for name in ("dask", "ray"):
+        with pytest.raises(MissingDependencyError, match=rf"pip install 'zsfuse\[{name}\]'"):
+            with joblib_engine(name):
+                pass
+
+
+def test_workers_that_disagree_on_the_namespace_are_refused(clips, tiny_wavlm_dir, tmp_path):
+    from _faulty import DriftingFMTransformer
+
+    fm = DriftingFMTransformer(tiny_wavlm_dir, device="cpu", dtype="float32", cache_dir=tmp_path / "cache")
+    with pytest.raises(ValueError, match="computed vectors under the namespace .*elsewhere.*Set device and dtype"):
+        extract(fm, clips[:4], n_jobs=2, shard_size=2)
+    assert not os.path.exists(tmp_path / "cache" / "embeddings-v2.sqlite") or _entries(tmp_path / "cache") == 0
 
 
 # -- Dask and Ray: real local clusters (worker processes, loopback only) -----------------------------------------
@@ -266,7 +291,7 @@ def _model_loads():
 def test_a_killed_dask_worker_loses_nothing(clips, tiny_wavlm_dir, tmp_path):
     """Dask reruns the dead worker's shard on a live worker: the run completes, each clip written once."""
     pytest.importorskip("distributed", reason="needs the dask extra")
-    from _killer import KillingFMTransformer
+    from _faulty import KillingFMTransformer
     from distributed import Client, LocalCluster
     from joblib import parallel_config
 

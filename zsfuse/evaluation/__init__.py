@@ -29,6 +29,7 @@ from ._runner import (
     baseline_grid,
     default_grid,
     evaluate,
+    extraction_jobs,
     fm_baseline,
     resolve_grid,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "default_grid",
     "environment_info",
     "evaluate",
+    "extraction_jobs",
     "fm_baseline",
     "fold_metrics",
     "format_comparison",

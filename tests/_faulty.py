@@ -1,4 +1,4 @@
-"""A transformer that kills its worker process on a marked clip (tests of resumable extraction).
+"""Transformers that fail as workers do: killed on a marked clip, or computing under another namespace.
 
 Importable by worker processes (tests/ is on their sys.path), so that loky,
 Dask and Ray unpickle it by reference.
@@ -22,3 +22,11 @@ class KillingFMTransformer(FMEmbeddingTransformer):
                 os.remove(marker)
                 os._exit(17)
         return super()._embed_clips(clips, **kwargs)
+
+
+class DriftingFMTransformer(FMEmbeddingTransformer):
+    """Reports another namespace for any shard that holds clips, as a worker on another device type would."""
+
+    def _embed_clips(self, clips, **kwargs):
+        namespace, vectors = super()._embed_clips(clips, **kwargs)
+        return (namespace + "|elsewhere" if len(clips) else namespace), vectors
