@@ -160,7 +160,7 @@ def extract(
                         "(device type, dtype or model files). Set device and dtype explicitly."
                     )
                 fresh = {d: v for d, v in zip(result.digests, result.vectors) if v is not None}
-                if fresh:
+                if fresh and not in_process:  # in this process the shard was written by its own encoding
                     store.put_many(namespace, fresh)  # one transaction: this shard is kept whatever follows
                 for i, d, v in zip(result.indices, result.digests, result.vectors):
                     digests[i] = d
