@@ -489,7 +489,8 @@ def test_bad_layers(tiny_wavlm_dir, layers, match):
         (dict(batch_seconds=float("nan")), r"'batch_seconds' parameter .* Got nan"),
         (
             dict(batch_size=0),
-            r"'batch_size' parameter .* must be an integer in the range \[1, inf\) \(not a bool\)\. Got 0",
+            r"'batch_size' parameter .* must be a str among \{'auto'\} or an integer in the range \[1, inf\) "
+            r"\(not a bool\)\. Got 0",
         ),
         (dict(batch_size=True), r"'batch_size' parameter .* Got True"),
         (

@@ -15,8 +15,10 @@ from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ._batching import decode_group, resolve_batch_size
 from ._params import Devices, Dtypes, NumberNotBool
 from .audio import Clips
 from .store import get_store
@@ -44,7 +46,7 @@ class AudioTransformer(TransformerMixin, BaseEstimator):
         "sampling_rate": [None, NumberNotBool(Real, 0, None, closed="neither")],
         "device": [Devices()],
         "dtype": [Dtypes()],
-        "batch_size": [NumberNotBool(Integral, 1, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), NumberNotBool(Integral, 1, None, closed="left")],
         "cache_dir": [None, str, os.PathLike],
         "progress": ["boolean"],
         "revision": [None, str],
@@ -125,6 +127,18 @@ class AudioTransformer(TransformerMixin, BaseEstimator):
 
         device = resolve_device(self.device)
         return device, resolve_dtype(self.dtype, device)
+
+    def _batch_size(self, model):
+        """Pieces per forward pass: ``batch_size``, with ``"auto"`` resolved for the device ``model`` runs on.
+
+        ``model`` is a loaded adapter (its ``device`` attribute). The value never
+        enters a store namespace: results do not depend on it.
+        """
+        return resolve_batch_size(self.batch_size, model.device)
+
+    def _decode_group(self, model):
+        """Clips decoded and encoded at once (:func:`~zsfuse._batching.decode_group`): ``batch_size``, or more."""
+        return decode_group(self.batch_size, model.device)
 
     # -- output ----------------------------------------------------------------------------------------
     def get_feature_names_out(self, input_features=None):

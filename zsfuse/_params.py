@@ -123,10 +123,13 @@ dtype : str, default="auto"
     ``torch.autocast`` (weights stay float32; normalisations and softmax stay
     float32).""",
     "batch_size": """\
-batch_size : int, default=16
+batch_size : int or "auto", default="auto"
     Most pieces of audio per forward pass (model windows for the zero-shot
     transformer; clips or chunks for FM embeddings): bounds memory whatever
-    the number of clips.""",
+    the number of clips. ``"auto"`` follows the device: 4 on a CPU (where a
+    pass costs about the same per piece whatever the batch, so larger ones
+    only take more memory), 64 on CUDA, 16 on MPS. An integer is used as
+    given. Results do not depend on it.""",
     "cache_dir": """\
 cache_dir : str or path-like, optional
     Folder of the on-disk embedding store, shared across processes and runs.""",

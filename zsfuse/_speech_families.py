@@ -68,11 +68,12 @@ SPEECH_FAMILIES = (
     SpeechFamily(
         name="whisper",
         title="Whisper encoder",
-        summary="the encoder of an OpenAI Whisper checkpoint, on its 30 s log-mel window",
+        summary="the encoder of an OpenAI Whisper checkpoint, on its 30 s log-mel window (or the clip's own length)",
         model_types=("whisper",),
         examples=("openai/whisper-small", "openai/whisper-large-v3"),
         sampling_rate=16000,
-        window="fixed: 30 s log-mel window; frames beyond the clip dropped before pooling",
+        window="fixed: 30 s log-mel window, frames beyond the clip dropped before pooling; or, with "
+        "whisper_input='clip', the clip's own length (faster; a different representation)",
         pooling="statistics of the chosen layers' frames over the clip's own frames",
     ),
 )

@@ -173,7 +173,7 @@ class CLAPZeroShotTransformer(AudioTransformer):
         sampling_rate=None,
         device="auto",
         dtype="auto",
-        batch_size=16,
+        batch_size="auto",
         cache_dir=None,
         progress=False,
         revision=None,
@@ -385,7 +385,11 @@ class CLAPZeroShotTransformer(AudioTransformer):
         backend = self._backend()
         flat = [p for ps in prompts for p in ps]
         vectors = encode_texts(
-            flat, store, self._text_namespace(backend), backend.embed_text, batch_size=max(self.batch_size, 32)
+            flat,
+            store,
+            self._text_namespace(backend),
+            backend.embed_text,
+            batch_size=max(self._batch_size(backend), 32),
         )
         per_class, start = [], 0
         for ps in prompts:
@@ -452,7 +456,9 @@ class CLAPZeroShotTransformer(AudioTransformer):
                 for c in batch
             ]
             if backend.variable_length:  # each segment as it is, batched by length (least padding)
-                return self._pool(stacks, _embed_by_length(backend, [r for st in stacks for r in st], self.batch_size))
+                return self._pool(
+                    stacks, _embed_by_length(backend, [r for st in stacks for r in st], self._batch_size(backend))
+                )
             # fixed windows: what the encoder sees decides. Tilings that give the same window(s) -- a
             # short clip tiled k times and looped to fill the window is the clip looped -- are encoded once
             keys = [window_digest(stack) for stack in stacks]
@@ -460,9 +466,8 @@ class CLAPZeroShotTransformer(AudioTransformer):
             todo = {k: stack for k, stack in zip(keys, stacks) if known[k] is None}
             if todo:
                 flat = np.concatenate(list(todo.values()))
-                embedded = np.concatenate(
-                    [backend.embed_audio(flat[s : s + self.batch_size]) for s in range(0, len(flat), self.batch_size)]
-                )
+                size = self._batch_size(backend)
+                embedded = np.concatenate([backend.embed_audio(flat[s : s + size]) for s in range(0, len(flat), size)])
                 fresh = dict(zip(todo, self._pool(list(todo.values()), embedded)))
                 store.put_many(window_namespace, fresh)
                 known.update(fresh)
@@ -474,7 +479,7 @@ class CLAPZeroShotTransformer(AudioTransformer):
             store,
             namespace,
             encode,
-            batch_size=self.batch_size,
+            batch_size=self._decode_group(backend),
             progress=self.progress,
             desc="zero-shot audio",
             sort_by_length=backend.variable_length,  # clips of similar length share a batch

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..exceptions import ModelKindError
 from ..models import autocast, load_pretrained, model_fingerprint, read_model_type, resolve_model_path
 from ._base import ClapBackend
@@ -40,6 +42,72 @@ def check_is_clap(path, model):
     )
 
 
+def clap_log_mel(feature_extractor, windows, workers=1):
+    """``ClapFeatureExtractor``'s ``input_features`` of full windows, computed on all frames at once.
+
+    transformers' extractor runs its short-time Fourier transform one frame at
+    a time in Python (about a thousand FFT calls per 10-s window); this does
+    the same arithmetic in the same order and precision on all the frames of a
+    window at once: reflect padding, Hann window, float64 FFT rounded to
+    complex64, power, the extractor's mel filters (``mel_filters_slaney``, or
+    ``mel_filters`` for ``truncation="fusion"``, whose four copies are stacked
+    as the extractor stacks them), floor 1e-10, decibels, float32. Windows of
+    exactly ``nb_max_samples`` samples, so that the extractor would neither pad
+    nor crop (zsfuse windows every clip first).
+
+    Parameters
+    ----------
+    feature_extractor : transformers.ClapFeatureExtractor
+        Its STFT size, hop and mel filters are used.
+    windows : ndarray of float32, shape (n, nb_max_samples)
+        The windows.
+    workers : int, default=1
+        Threads that share the windows (numpy releases the GIL in this work);
+        each window is computed alone, so the result does not depend on it.
+
+    Returns
+    -------
+    ndarray of float32, shape (n, 1 or 4, n_frames, n_mels)
+        What the extractor returns as ``input_features`` for these windows
+        (:meth:`HFClapBackend.embed_audio` checks once per model that both agree
+        bit for bit, else uses the extractor).
+    """
+    from transformers.audio_utils import window_function
+
+    fe = feature_extractor
+    size = int(fe.fft_window_size)
+    fusion = fe.truncation == "fusion"
+    filters = fe.mel_filters if fusion else fe.mel_filters_slaney  # (frequency bins, mels)
+    hann = window_function(size, "hann").astype(np.float64)
+
+    def one(wave):
+        return _log_mel_of_window(wave, hann, int(fe.hop_length), filters)
+
+    workers = max(1, min(int(workers), len(windows)))
+    if workers == 1:
+        out = [one(wave) for wave in windows]
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(workers, thread_name_prefix="zsfuse-log-mel") as pool:
+            out = list(pool.map(one, windows))
+    features = np.stack(out)[:, None]
+    return np.repeat(features, 4, axis=1) if fusion else features
+
+
+def _log_mel_of_window(wave, hann, hop, filters):
+    """One window's log-mel spectrogram, (frames, mels) float32: transformers' ``spectrogram()``, vectorised."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    size = hann.shape[0]
+    padded = np.pad(np.asarray(wave, dtype=np.float64), (size // 2, size // 2), mode="reflect")
+    frames = sliding_window_view(padded, size)[::hop] * hann
+    power = np.abs(np.fft.rfft(frames, axis=-1).astype(np.complex64), dtype=np.float64) ** 2.0
+    mel = np.maximum(1e-10, np.dot(filters.T, power.T))  # as transformers' spectrogram(): (mels, frames)
+    decibels = 10.0 * (np.log10(np.clip(mel, 1e-10, None)) - np.log10(1.0))
+    return np.asarray(decibels, np.float32).T
+
+
 def _features_array(out):
     """What ``get_audio_features``/``get_text_features`` return, as float32 numpy.
 
@@ -61,6 +129,8 @@ class HFClapBackend(ClapBackend):
     """
 
     name = "hf-clap"
+    #: Whether :func:`clap_log_mel` stands in for the feature extractor (None: not checked yet).
+    _fast_log_mel = None
 
     def __init__(self, model, revision=None, device="cpu", dtype=None, trust_remote_code=False):
         import torch
@@ -92,12 +162,28 @@ class HFClapBackend(ClapBackend):
         import torch
 
         windows = self._checked_windows(windows)
-        features = self.feature_extractor(list(windows), sampling_rate=self.sampling_rate, return_tensors="pt")
-        input_features = features["input_features"].to(self.device)
+        input_features = torch.from_numpy(self._log_mel(windows)).to(self.device)
         is_longer = torch.zeros((len(windows), 1), dtype=torch.bool, device=self.device)
         with torch.inference_mode(), autocast(self.device, self.dtype):
             out = self.model.get_audio_features(input_features=input_features, is_longer=is_longer)
         return _features_array(out)
+
+    def _log_mel(self, windows):
+        """The feature extractor's ``input_features`` of the windows, as numpy float32.
+
+        Through :func:`clap_log_mel` (faster than the extractor's frame-by-frame
+        loop, and on as many threads as torch's intra-op pool, idle meanwhile) when
+        it gives this extractor's numbers bit for bit -- checked once per backend,
+        on a probe window -- else through the extractor itself.
+        """
+        import torch
+
+        if self._fast_log_mel is None:  # once per backend (subclasses build their extractor themselves)
+            self._fast_log_mel = log_mel_agrees(self.feature_extractor, self.window_samples)
+        if self._fast_log_mel:  # the windows side by side on the threads torch may use (it waits meanwhile)
+            return clap_log_mel(self.feature_extractor, windows, workers=torch.get_num_threads())
+        features = self.feature_extractor(list(windows), sampling_rate=self.sampling_rate, return_tensors="np")
+        return np.asarray(features["input_features"], dtype=np.float32)
 
     def embed_text(self, texts):
         import torch
@@ -115,6 +201,42 @@ class HFClapBackend(ClapBackend):
         # the zero-shot-audio-classification pipeline scores with logits_per_audio,
         # i.e. the audio-side temperature
         return float(self.model.logit_scale_a.detach().exp().cpu())
+
+
+def log_mel_agrees(feature_extractor, window_samples):
+    """Whether :func:`clap_log_mel` gives ``feature_extractor``'s features bit for bit, on a probe window.
+
+    False for anything but transformers' own ``ClapFeatureExtractor`` (a subclass
+    may compute otherwise) or when a transformers release changes its arithmetic.
+    The extractor's draw from numpy's global generator (for fused checkpoints)
+    is undone, so the check leaves no trace.
+
+    Parameters
+    ----------
+    feature_extractor : object
+        A backend's feature extractor.
+    window_samples : int
+        The backend's window: the extractor must neither pad nor crop it.
+
+    Returns
+    -------
+    bool
+    """
+    from transformers import ClapFeatureExtractor
+
+    if type(feature_extractor) is not ClapFeatureExtractor or feature_extractor.nb_max_samples != window_samples:
+        return False
+    rng = np.random.default_rng(0)
+    probe = np.zeros((1, window_samples), dtype=np.float32)  # speech-level noise, then silence (the floor)
+    probe[0, : window_samples // 2] = 0.1 * rng.standard_normal(window_samples // 2)
+    state = np.random.get_state()
+    try:
+        expected = feature_extractor(list(probe), sampling_rate=feature_extractor.sampling_rate, return_tensors="np")
+    finally:
+        np.random.set_state(state)
+    expected = np.asarray(expected["input_features"])
+    got = clap_log_mel(feature_extractor, probe)
+    return expected.dtype == got.dtype and np.array_equal(expected, got)
 
 
 def _recognise_clap_config(config):

@@ -8,7 +8,8 @@ Two families behind one interface:
   convolutional feature encoder and a transformer;
 * the Whisper encoder: log-mel features of a fixed 30 s window from the
   checkpoint's own ``WhisperFeatureExtractor``; frames beyond the clip are
-  dropped before pooling.
+  dropped before pooling. Or -- ``whisper_input="clip"`` -- the features of
+  the piece's own length, through the encoder's modules (:mod:`._whisper`).
 
 Hidden states are read with forward pre-hooks on the transformer layers, not
 with ``output_hidden_states=True``: only the requested layers are kept (and
@@ -38,6 +39,7 @@ from ..exceptions import ModelKindError, UnsupportedModelError
 from ..models import autocast, get_model, load_pretrained, model_fingerprint, read_model_type, resolve_model_path
 from ._chunking import FrameGeometry, plan_batches
 from ._pooling import FrameStats
+from ._whisper import WHISPER_INPUTS, clip_features, clip_forward, clip_samples
 
 #: ``config.model_type`` values of the wav2vec 2.0 family.
 SSL_MODEL_TYPES = {f.name: f for f in SPEECH_FAMILIES}["ssl"].model_types
@@ -437,9 +439,24 @@ class SpeechEncoder:
         return hook
 
     # -- the public part ---------------------------------------------------------------------------
-    def plan(self, lengths, batch_size, max_batch_samples=None):
-        """Forward passes for pieces of these lengths (see :func:`~._chunking.plan_batches`)."""
-        return plan_batches(lengths, batch_size, max_batch_samples, self.spec.batching, self.spec.geometry.window)
+    def plan(self, lengths, batch_size, max_batch_samples=None, whisper_input="window"):
+        """Forward passes for pieces of these lengths (see :func:`~._chunking.plan_batches`).
+
+        With ``whisper_input="clip"``, Whisper pieces of different lengths share a
+        pass, each counting the samples it is fed (:func:`~._whisper.clip_samples`).
+        """
+        geometry = self.spec.geometry
+        if self._clip_input(whisper_input):
+            fed = [clip_samples(n, geometry.hop, geometry.window) for n in lengths]
+            return plan_batches(fed, batch_size, max_batch_samples, "padded")
+        return plan_batches(lengths, batch_size, max_batch_samples, self.spec.batching, geometry.window)
+
+    def _clip_input(self, whisper_input):
+        if whisper_input not in WHISPER_INPUTS:
+            raise ValueError(f"whisper_input must be one of {WHISPER_INPUTS}, got {whisper_input!r}")
+        if whisper_input == "clip" and self.spec.family != "whisper":
+            raise ValueError(f"whisper_input='clip' applies to Whisper encoders only, not to {self.spec.model_type!r}")
+        return whisper_input == "clip"
 
     def encode(
         self,
@@ -451,6 +468,7 @@ class SpeechEncoder:
         max_batch_samples=None,
         frame_ranges=None,
         frames=False,
+        whisper_input="window",
     ):
         """Frame statistics (or the frames) of every piece.
 
@@ -475,6 +493,10 @@ class SpeechEncoder:
         frames : bool, default=False
             Return the frames ``[lo, hi)`` themselves instead of their statistics
             (``need_m2`` is then ignored).
+        whisper_input : {"window", "clip"}, default="window"
+            Whisper only: every piece in its 30 s window, or at its own length
+            (see :mod:`._whisper`); pieces of different lengths then share a
+            pass, with a key mask.
 
         Returns
         -------
@@ -487,16 +509,23 @@ class SpeechEncoder:
         geometry = self.spec.geometry
         if frame_ranges is None:
             frame_ranges = [(0, geometry.n_frames(len(p))) for p in pieces]
+        clip_input = self._clip_input(whisper_input)
         out = [None] * len(pieces)
-        for batch in self.plan([len(p) for p in pieces], batch_size, max_batch_samples):
+        for batch in self.plan([len(p) for p in pieces], batch_size, max_batch_samples, whisper_input):
             stats = self._forward(
-                [pieces[i] for i in batch], [frame_ranges[i] for i in batch], layers, layer_reduce, need_m2, frames
+                [pieces[i] for i in batch],
+                [frame_ranges[i] for i in batch],
+                layers,
+                layer_reduce,
+                need_m2,
+                frames,
+                clip_input,
             )
             for i, s in zip(batch, stats):
                 out[i] = s
         return out
 
-    def _forward(self, waves, ranges, layers, layer_reduce, need_m2, frames=False):
+    def _forward(self, waves, ranges, layers, layer_reduce, need_m2, frames=False, clip_input=False):
         import torch
 
         geometry = self.spec.geometry
@@ -504,7 +533,13 @@ class SpeechEncoder:
             if not 0 <= lo < hi <= geometry.n_frames(len(w)):
                 raise ValueError(f"frames [{lo}, {hi}) to pool lie outside a piece of {len(w)} samples")
         counts = [hi - lo for lo, hi in ranges]
-        if self.spec.family == "whisper":
+        if clip_input:  # each piece at its own length: the encoder's modules, with a key mask
+            features, n_frames = clip_features(
+                self.feature_extractor, waves, self.spec.sampling_rate, geometry.hop, geometry.window
+            )
+            inputs = {"input_features": torch.from_numpy(features)}
+            n_keys = [geometry.n_frames(len(w)) for w in waves]
+        elif self.spec.family == "whisper":
             features = self.feature_extractor(
                 [np.asarray(w, dtype=np.float32) for w in waves],
                 sampling_rate=self.spec.sampling_rate,
@@ -537,11 +572,14 @@ class SpeechEncoder:
         try:
             with torch.inference_mode(), autocast(self.device, self.dtype):
                 try:
-                    output = self.model(**inputs)
+                    if clip_input:
+                        last = clip_forward(self.model, inputs["input_features"], n_keys)
+                    else:
+                        last = self.model(**inputs).last_hidden_state
                 except _StopForward:
-                    output = None
-                if output is not None:
-                    collector.take(self.spec.n_layers, output.last_hidden_state)
+                    last = None
+                if last is not None:
+                    collector.take(self.spec.n_layers, last)
                 slots = collector.frame_result() if frames else collector.result()
         finally:
             self._local.collector = None

@@ -26,6 +26,7 @@ from ._pooling import (
     resolve_layers,
     to_vector,
 )
+from ._whisper import WHISPER_INPUTS, check_whisper_input
 
 #: Bump when the meaning of a vector changes: it keys the embedding store.
 _NAMESPACE_VERSION = "fm/1"
@@ -133,6 +134,18 @@ class FMEmbeddingTransformer(AudioTransformer):
     %(progress)s
     %(revision)s
     %(trust_remote_code)s
+    whisper_input : {"window", "clip"}, default="window"
+        Whisper only. ``"window"``: every clip (or chunk) in Whisper's fixed
+        30 s log-mel window, as the model was trained and as EmoBox extracts
+        features; only the clip's own frames are pooled. ``"clip"``: the
+        clip's own length (its frames plus one, positional embeddings sliced,
+        attention within the clip's frames) -- about 6x faster on clips
+        of 2-8 s, and a *different representation* from layer 1 on (the layers
+        never see the window's padding): compare, do not mix, the two. Clips
+        of different lengths share a forward pass with a key mask (a clip's
+        vector does not depend on its batch); clips longer than 30 s are
+        chunked as in ``"window"``. Refused in ``fit`` for other models. See
+        ``docs/fm.md``.
 
     Attributes
     ----------
@@ -192,6 +205,7 @@ class FMEmbeddingTransformer(AudioTransformer):
         "max_seconds": [None, NumberNotBool(Real, 0, None, closed="neither")],
         "normalize_audio": [StrOptions({"auto"}), "boolean"],
         "batch_seconds": [None, StrOptions({"auto"}), NumberNotBool(Real, 0, None, closed="neither")],
+        "whisper_input": [StrOptions(set(WHISPER_INPUTS))],
     }
 
     def __init__(
@@ -205,12 +219,13 @@ class FMEmbeddingTransformer(AudioTransformer):
         sampling_rate=None,
         device="auto",
         dtype="auto",
-        batch_size=16,
+        batch_size="auto",
         batch_seconds="auto",
         cache_dir=None,
         progress=False,
         revision=None,
         trust_remote_code=False,
+        whisper_input="window",
     ):
         self.model = model
         self.layers = layers
@@ -227,6 +242,7 @@ class FMEmbeddingTransformer(AudioTransformer):
         self.progress = progress
         self.revision = revision
         self.trust_remote_code = trust_remote_code
+        self.whisper_input = whisper_input
 
     def __setstate__(self, state):
         # files saved by earlier versions hold ``normalize`` (and the fitted ``normalize_``):
@@ -234,6 +250,7 @@ class FMEmbeddingTransformer(AudioTransformer):
         for old, new in _RENAMED.items():
             if old in state:
                 state.setdefault(new, state.pop(old))
+        state.setdefault("whisper_input", "window")  # files saved before whisper_input existed
         super().__setstate__(state)
 
     # -- validation: the rules that link parameters to the model (each value alone is checked by its constraint) --
@@ -289,6 +306,7 @@ class FMEmbeddingTransformer(AudioTransformer):
         self._check_params()
         self._check_input(X, y)  # the structure of X and y, before any model file is read
         spec = read_spec(self.model, self.revision, self.trust_remote_code)
+        check_whisper_input(self.whisper_input, spec.family, self.model)  # Whisper only, before any weights
         layers = resolve_layers(self.layers, spec.n_layers)
         normalize_audio = self._normalize_audio(spec)
         self._check_max_seconds(spec)
@@ -327,6 +345,7 @@ class FMEmbeddingTransformer(AudioTransformer):
             chunk=self._max_samples(spec),
             normalize=int(self.normalize_audio_),  # the key's name predates the rename
             **frames,
+            **({"whisper_input": "clip"} if self.whisper_input == "clip" else {}),  # "window" keys stay as they were
         )
 
     def transform(self, X):
@@ -415,10 +434,11 @@ class FMEmbeddingTransformer(AudioTransformer):
                 self.layers_,
                 self.layer_reduce,
                 need_m2,
-                batch_size=self.batch_size,
+                batch_size=self._batch_size(encoder),
                 max_batch_samples=budget,
                 frame_ranges=ranges,
                 frames=frames,
+                whisper_input=self.whisper_input,
             )
             per_clip = [[] for _ in batch]
             for j, s in zip(owners, stats):
@@ -433,7 +453,7 @@ class FMEmbeddingTransformer(AudioTransformer):
             store,
             namespace,
             encode,
-            batch_size=max(self.batch_size, _MIN_DECODE_GROUP),
+            batch_size=max(self._batch_size(encoder), _MIN_DECODE_GROUP),
             progress=self.progress,
             desc="FM frames" if frames else "FM embeddings",
             skip=skip,
