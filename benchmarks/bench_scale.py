@@ -45,12 +45,13 @@ worker before the clock starts), its tasks pinned to 1 and to 2 of the workers (
 with ``workers=..., allow_other_workers=False``). Not a 1-worker cluster: joblib runs any backend whose
 effective ``n_jobs`` is 1 sequentially in the calling process, so ``extract`` on a 1-worker cluster
 never uses its worker. Printed: clips/s of each and the ratio 2 workers / 1 worker, best of
-``--repeats`` runs interleaved over the three, after one untimed run of each. Skipped when
+``--extract-repeats`` (5) runs interleaved over the three, after one untimed run of each. Skipped when
 ``distributed`` is not installed.
 
 Run: python benchmarks/bench_scale.py [--sizes 1500,15000,150000] [--quick] [--repeats 2] [--dim 1024]
                                        [--memory-mb 64] [--heads-max 150000] [--extract-clips 48]
-                                       [--extract-workers 1,2] [--shard-size 8] [--work-dir DIR]
+                                       [--extract-workers 1,2] [--shard-size 8] [--extract-repeats 5]
+                                       [--work-dir DIR]
 """
 
 import argparse
@@ -407,7 +408,7 @@ def extract_once(setup, clips, cache, shard_size, client=None, workers=None):
 
 
 def extraction_part(args, setup, work):
-    """Part 2: clips/s in this process and on 1 and 2 Dask workers (best of ``--repeats``, interleaved); printed."""
+    """Part 2: clips/s in this process and on 1 and 2 Dask workers (best of ``--extract-repeats``); printed."""
     import torch
 
     from zsfuse.audio import file_info
@@ -416,7 +417,7 @@ def extraction_part(args, setup, work):
     seconds = sum(frames / rate for frames, rate in map(file_info, clips))
     print(
         f"\nextraction: {len(clips)} clips of 1-2 s ({seconds:.0f} s of audio), tiny WavLM, shard_size "
-        f"{args.shard_size}, an empty store each run, best of {args.repeats} (after one untimed run each)"
+        f"{args.shard_size}, an empty store each run, best of {args.extract_repeats} (after one untimed run each)"
     )
     try:
         from distributed import Client, LocalCluster
@@ -447,7 +448,7 @@ def extraction_part(args, setup, work):
                 for w in args.extract_workers
             ]
         best = {label: math.inf for label, _ in configs}
-        for repeat in range(args.repeats + 1):  # the first run of each is a warm-up, not timed
+        for repeat in range(args.extract_repeats + 1):  # the first run of each is a warm-up, not timed
             for label, workers in configs:
                 if workers is None:
                     torch.set_num_threads(1)  # as on a Dask worker (OMP_NUM_THREADS=1)
@@ -580,6 +581,7 @@ def parse(argv):
     )
     parser.add_argument("--extract-workers", default="1,2", help="Dask worker counts, comma-separated")
     parser.add_argument("--shard-size", type=int, default=8, help="clips per extraction task in part 2")
+    parser.add_argument("--extract-repeats", type=int, default=None, help="best of, part 2 (default 5; quick 2)")
     parser.add_argument("--work-dir", default=None, help="scratch folder (default: a temporary one, removed)")
     parser.add_argument("--phase-size", type=int, default=None, help=argparse.SUPPRESS)  # one size, in a child
     parser.add_argument("--dir", default=None, help=argparse.SUPPRESS)
@@ -589,6 +591,7 @@ def parse(argv):
     args.sizes = sorted({int(s) for s in sizes})
     args.repeats = args.repeats or (1 if args.quick else 2)
     args.extract_clips = (16 if args.quick else 48) if args.extract_clips is None else args.extract_clips
+    args.extract_repeats = args.extract_repeats or (2 if args.quick else 5)
     args.extract_workers = sorted({int(w) for w in str(args.extract_workers).split(",") if w.strip()})
     if any(n < 2 * FOLDS for n in args.sizes):
         parser.error(f"every size must be at least {2 * FOLDS} clips")

@@ -53,7 +53,7 @@ def has_distributed():
 @pytest.fixture(scope="module")
 def smallest_run():  # ~1-2 min on 2 busy CPU cores: two sizes in fresh processes, and a Dask cluster
     """The benchmark at 200 and 2,000 clips of 64-d vectors, one repeat; 8 clips on Dask when it is installed."""
-    args = ["--sizes", "200,2000", "--repeats", "1", "--dim", str(DIM), "--extract-clips"]
+    args = ["--sizes", "200,2000", "--repeats", "1", "--extract-repeats", "1", "--dim", str(DIM), "--extract-clips"]
     args.append("8" if has_distributed() else "0")
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     proc = subprocess.run(
