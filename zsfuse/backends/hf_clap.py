@@ -95,17 +95,34 @@ def clap_log_mel(feature_extractor, windows, workers=1):
     return np.repeat(features, 4, axis=1) if fusion else features
 
 
-def _log_mel_of_window(wave, hann, hop, filters):
-    """One window's log-mel spectrogram, (frames, mels) float32: transformers' ``spectrogram()``, vectorised."""
+def _log_mel_of_window(wave, hann, hop, filters, chunk=64):
+    """One window's log-mel spectrogram, (frames, mels) float32: transformers' ``spectrogram()``, vectorised.
+
+    The frames go through the FFT ``chunk`` at a time into one power array, so
+    that the temporaries stay small (a whole window's complex spectrum is 8 MB,
+    freshly faulted in on every call); each frame's arithmetic is unchanged, and
+    the mel product is one ``np.dot`` on the whole window, as transformers does it.
+    """
     from numpy.lib.stride_tricks import sliding_window_view
 
     size = hann.shape[0]
-    padded = np.pad(np.asarray(wave, dtype=np.float64), (size // 2, size // 2), mode="reflect")
-    frames = sliding_window_view(padded, size)[::hop] * hann
-    power = np.abs(np.fft.rfft(frames, axis=-1).astype(np.complex64), dtype=np.float64) ** 2.0
-    mel = np.maximum(1e-10, np.dot(filters.T, power.T))  # as transformers' spectrogram(): (mels, frames)
-    decibels = 10.0 * (np.log10(np.clip(mel, 1e-10, None)) - np.log10(1.0))
-    return np.asarray(decibels, np.float32).T
+    half = size // 2
+    x = np.asarray(wave, dtype=np.float64)
+    padded = np.empty(x.shape[0] + 2 * half)  # reflect padding, as np.pad(mode="reflect") but without its overhead
+    padded[half:-half] = x
+    padded[:half] = x[half:0:-1]
+    padded[-half:] = x[-2 : -half - 2 : -1]
+    frames = sliding_window_view(padded, size)[::hop]
+    power = np.empty((frames.shape[0], half + 1))
+    for start in range(0, frames.shape[0], chunk):
+        spectrum = np.fft.rfft(frames[start : start + chunk] * hann, axis=-1).astype(np.complex64)
+        np.abs(spectrum, dtype=np.float64, out=power[start : start + chunk])
+    np.square(power, out=power)  # transformers: np.abs(...) ** 2.0, the same rounding
+    mel = np.dot(filters.T, power.T)  # as transformers' spectrogram(): (mels, frames)
+    np.maximum(mel, 1e-10, out=mel)
+    np.log10(mel, out=mel)  # 10 * (log10(max(mel, 1e-10)) - log10(reference=1.0))
+    mel *= 10.0
+    return mel.astype(np.float32).T
 
 
 def _features_array(out):
