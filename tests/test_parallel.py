@@ -136,6 +136,35 @@ def test_arrays_and_known_clips_need_no_worker(clips, tiny_clap_dir, tiny_wavlm_
     assert isinstance(second[0].source, dict) and second[0].source["sampling_rate"] == 16000
 
 
+def test_without_return_encoded_the_driver_reads_no_vector_back(clips, tiny_wavlm_dir, tmp_path, monkeypatch):
+    """return_encoded=False: the store is filled as with True, but no stored vector is read into the driver
+    (a rerun of 150k clips would otherwise hold every vector in memory only to drop it)."""
+    from zsfuse.store import EmbeddingStore
+
+    cache = tmp_path / "cache"
+    fm = FMEmbeddingTransformer(tiny_wavlm_dir, device="cpu", dtype="float32", cache_dir=cache)
+    read = []
+    real_get_many = EmbeddingStore.get_many
+
+    def counting_get_many(self, namespace, keys):
+        found = real_get_many(self, namespace, keys)
+        read.extend(v for v in found if v is not None)
+        return found
+
+    monkeypatch.setattr(EmbeddingStore, "get_many", counting_get_many)
+    report = ExtractionReport()
+    assert extract(fm, clips[:6], shard_size=2, report=report, return_encoded=False) is None
+    assert report.encoded == [6] and get_store(cache).count(report.namespaces[0]) == 6
+    read.clear()
+    again = ExtractionReport()  # files: their digests are learned on the workers, which skip what the store holds
+    assert extract(fm, clips[:8], n_jobs=2, shard_size=2, report=again, return_encoded=False) is None
+    assert again.encoded == [2] and again.cached == [6] and read == []
+    assert get_store(cache).count(again.namespaces[0]) == 8
+    full = extract(fm, clips[:8], n_jobs=2, shard_size=2)  # with True the vectors come back, from the store
+    assert len(read) == 8
+    assert all(isinstance(v, np.ndarray) and v.shape == read[0].shape for c in full for v in c.vectors.values())
+
+
 def test_a_bad_clip_is_named_by_its_place_in_x_and_every_other_shard_is_kept(clips, tiny_wavlm_dir, tmp_path):
     from zsfuse.exceptions import ClipError
 

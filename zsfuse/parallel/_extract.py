@@ -138,9 +138,13 @@ def extract(
         template = _worker_template(est, keep_store=in_process)
         store = get_store(est.cache_dir)
         (template, namespace), *_ = Parallel(n_jobs=n_jobs)([delayed(_probe)(template, run_id, devices)])
-        out = _from_driver(clips, namespace, store, digests)
+        held = None if return_encoded else frozenset(store.keys(namespace))  # membership only, no vector read
+        out = _from_driver(clips, namespace, store, digests, held)
         todo = [i for i in range(n) if out[i] is None]
-        known = np.asarray(store.keys(namespace) if todo else [], dtype=str)
+        if not todo:
+            known = np.asarray([], dtype=str)
+        else:
+            known = np.asarray(sorted(held) if held is not None else store.keys(namespace), dtype=str)
         size = shard_size or SHARD_CLIPS
         shards = [todo[s : s + size] for s in range(0, len(todo), size)]
         where, encoded, failures = {}, 0, []
@@ -164,14 +168,15 @@ def extract(
                     store.put_many(namespace, fresh)  # one transaction: this shard is kept whatever follows
                 for i, d, v in zip(result.indices, result.digests, result.vectors):
                     digests[i] = d
-                    out[i] = v
+                    out[i] = v if v is None or return_encoded else _HELD  # written: the driver need not keep it
                 encoded += result.encoded
                 where[result.pid] = result.device
                 bar.update(len(result.indices))
         if failures:
             raise min(failures, key=lambda exc: (exc.index is None, exc.index or 0))
         missing = [i for i in todo if out[i] is None]  # skipped on the workers: the store holds them
-        for i, v in zip(missing, store.get_many(namespace, [digests[i] for i in missing])):
+        stored = _stored(store, namespace, [digests[i] for i in missing], held)
+        for i, v in zip(missing, stored):
             if v is None:
                 raise RuntimeError(f"clip {i}: its vector ({namespace}) vanished from the store during extraction.")
             out[i] = v
@@ -246,14 +251,29 @@ def _worker_template(est, keep_store=False):
     return template if keep_store else template.set_params(cache_dir=None)
 
 
-def _from_driver(clips, namespace, store, digests):
+#: Stands for a vector that the driver's store holds, where ``extract(..., return_encoded=False)``
+#: has no use for the vector itself (so that a large run does not hold every vector in memory).
+_HELD = object()
+
+
+def _stored(store, namespace, digests, held=None):
+    """The store's vector of each digest (None where it has none); only :data:`_HELD` if ``held`` is given.
+
+    ``held``: the digests the store holds under ``namespace``, read once, when the vectors are not needed.
+    """
+    if held is None:
+        return store.get_many(namespace, digests)
+    return [_HELD if d in held else None for d in digests]
+
+
+def _from_driver(clips, namespace, store, digests, held=None):
     """Vectors the driver has without a worker: carried by the clip, or in its store under a known digest."""
     out = [clips.attached(i, namespace) for i in range(len(clips))]
     for i in range(len(clips)):
         if out[i] is None and digests[i] is None and clips.path(i) is None and clips.known_digest(i) is None:
             digests[i] = clips[i].digest  # an in-memory clip: hashing it here is cheap
     known = [i for i in range(len(clips)) if out[i] is None and digests[i] is not None]
-    for i, v in zip(known, store.get_many(namespace, [digests[i] for i in known])):
+    for i, v in zip(known, _stored(store, namespace, [digests[i] for i in known], held)):
         out[i] = v
     return out
 
